@@ -1,0 +1,82 @@
+/* The client object: a connection pool (libcurl share) and a transfer
+ * reused across calls, plus the defaults its calls are merged over. */
+#include <string.h>
+
+#include "client.h"
+
+scm_client *scm_client_new(lua_State *L, int defaults)
+{
+	/* Created closed first, then opened: a memory error on the way
+	 * leaves an object that __gc can free. */
+	scm_client *c = lua_newuserdata(L, sizeof *c);
+	memset(c, 0, sizeof *c);
+	c->closed = 1;
+	luaL_setmetatable(L, SCM_CLIENT_MT);
+	/* A private copy of the defaults: later changes to the caller's
+	 * table cannot bypass the validation done at creation. */
+	lua_newtable(L);
+	if (defaults != 0 && lua_type(L, defaults) == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, defaults) != 0) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -4);
+		}
+	}
+	scm_setuservalue(L, -2);
+	c->share = scm_share_new();
+	if (c->share == NULL)
+		luaL_error(L, "scm: not enough memory for a client");
+	c->closed = 0;
+	return c;
+}
+
+scm_client *scm_client_check(lua_State *L, int idx)
+{
+	scm_client *c = luaL_checkudata(L, idx, SCM_CLIENT_MT);
+	if (c->closed)
+		luaL_error(L, "scm: the client is closed");
+	return c;
+}
+
+static void free_share(scm_client *c)
+{
+	if (c->share != NULL && c->users == 0) {
+		curl_share_cleanup(c->share);
+		c->share = NULL;
+	}
+}
+
+void scm_client_close(scm_client *c)
+{
+	scm_transfer_free(&c->main);
+	c->closed = 1;
+	free_share(c);
+}
+
+void scm_client_retain(scm_client *c)
+{
+	c->users++;
+}
+
+void scm_client_release(scm_client *c)
+{
+	c->users--;
+	if (c->closed)
+		free_share(c);
+}
+
+void scm_client_options(lua_State *L, int client, int opts, int arg, scm_opts *o)
+{
+	scm_opts call;
+	memset(o, 0, sizeof *o);
+	memset(&call, 0, sizeof call);
+	/* The defaults table stays reachable from the client's user value. */
+	scm_getuservalue(L, client);
+	scm_opts_read(L, lua_gettop(L), arg, o);
+	lua_pop(L, 1);
+	scm_opts_read(L, opts, arg, &call);
+	scm_opts_merge(o, &call);
+	lua_newtable(L); /* holds strings read from a credentials file */
+	scm_opts_finish(L, arg, o, lua_gettop(L));
+}

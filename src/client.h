@@ -1,0 +1,29 @@
+#ifndef SCM_CLIENT_H
+#define SCM_CLIENT_H
+
+#include "scm.h"
+
+typedef struct scm_client {
+	CURLSH *share;      /* connections, DNS and TLS sessions */
+	scm_transfer main;  /* the transfer of single-page calls */
+	int users;          /* listings still using the share */
+	int closed;
+} scm_client;
+
+/* Pushes a new client whose defaults are a copy of the table at index
+ * defaults (0: none). */
+scm_client *scm_client_new(lua_State *L, int defaults);
+/* The open client at idx; raises when it is not one or is closed. */
+scm_client *scm_client_check(lua_State *L, int idx);
+/* Frees what the client holds; safe to call more than once. The share
+ * outlives the close while a listing still uses it. */
+void scm_client_close(scm_client *c);
+/* A listing starts / stops using the client's share. */
+void scm_client_retain(scm_client *c);
+void scm_client_release(scm_client *c);
+/* The client's defaults with the call's options (table at index opts)
+ * laid over them, validated and resolved; raises as argument arg. Pushes
+ * a table that keeps strings o points to alive: keep it while o is used. */
+void scm_client_options(lua_State *L, int client, int opts, int arg, scm_opts *o);
+
+#endif

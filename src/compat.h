@@ -1,0 +1,44 @@
+/* Lua version differences, confined to this header.
+ * The module is built against 5.1 (and LuaJIT, which shares its headers),
+ * 5.3 and 5.4; everything else includes this file instead of guessing. */
+#ifndef SCM_COMPAT_H
+#define SCM_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#if LUA_VERSION_NUM < 502
+#define lua_rawlen(L, i) lua_objlen((L), (i))
+#ifndef luaL_newlib /* LuaJIT 2.1 has it */
+#define luaL_newlib(L, l) (lua_newtable(L), luaL_setfuncs((L), (l), 0))
+#endif
+void scm_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
+#define luaL_setfuncs scm_compat_setfuncs
+void scm_compat_rawgetp(lua_State *L, int idx, const void *p);
+void scm_compat_rawsetp(lua_State *L, int idx, const void *p);
+#define lua_rawgetp scm_compat_rawgetp
+#define lua_rawsetp scm_compat_rawsetp
+void *scm_compat_testudata(lua_State *L, int idx, const char *tname);
+#define luaL_testudata scm_compat_testudata
+#define luaL_setmetatable(L, tname) \
+	(luaL_getmetatable((L), (tname)), (void)lua_setmetatable((L), -2))
+/* 5.1 userdata carry an environment table where 5.2+ have a user value. */
+#define scm_setuservalue(L, idx) lua_setfenv((L), (idx))
+#define scm_getuservalue(L, idx) lua_getfenv((L), (idx))
+#else
+#define scm_setuservalue(L, idx) lua_setuservalue((L), (idx))
+#define scm_getuservalue(L, idx) ((void)lua_getuservalue((L), (idx)))
+#endif
+
+/* Integers: 5.3+ has a distinct integer subtype; earlier versions hold
+ * every number as a double. */
+#if LUA_VERSION_NUM >= 503
+#define SCM_HAS_INTEGERS 1
+#else
+#define SCM_HAS_INTEGERS 0
+#endif
+
+/* The number at idx as an integer when it has an integral value. */
+int scm_tointeger(lua_State *L, int idx, lua_Integer *out);
+
+#endif

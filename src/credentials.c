@@ -1,0 +1,192 @@
+/* Where credentials come from, first found wins: the options; the SDK
+ * environment variables; the SDK credentials file's [global] section.
+ * Half a credential in any source is a programmer error naming what is
+ * missing. Secret values are never shown. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scm.h"
+
+#define ENV_AK "HUAWEICLOUD_SDK_AK"
+#define ENV_SK "HUAWEICLOUD_SDK_SK"
+#define ENV_SECURITY_TOKEN "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+#define ENV_DOMAIN_ID "HUAWEICLOUD_SDK_DOMAIN_ID"
+#define ENV_FILE "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
+#define FILE_SECTION "global"
+#define MAX_FILE (64 * 1024)
+
+/* The four options a credential source can set, and their names there. */
+static const int IDS[] = {SCM_OPT_AK, SCM_OPT_SK, SCM_OPT_SECURITY_TOKEN,
+			  SCM_OPT_DOMAIN_ID};
+static const char *const ENV_NAMES[] = {ENV_AK, ENV_SK, ENV_SECURITY_TOKEN,
+					ENV_DOMAIN_ID};
+static const char *const FILE_KEYS[] = {"ak", "sk", "security_token", "domain_id"};
+#define NCRED 4
+
+static int named_in_opts(const scm_opts *o)
+{
+	return o->v[SCM_OPT_TOKEN].set || o->v[SCM_OPT_AK].set ||
+	       o->v[SCM_OPT_SK].set || o->v[SCM_OPT_SECURITY_TOKEN].set ||
+	       o->v[SCM_OPT_DOMAIN_ID].set;
+}
+
+/* A header-safe value: not empty, no CR, LF or NUL. */
+static int usable(const char *s, size_t len)
+{
+	return len > 0 && memchr(s, '\r', len) == NULL &&
+	       memchr(s, '\n', len) == NULL && memchr(s, '\0', len) == NULL;
+}
+
+static void set_value(scm_opts *o, int id, const char *s, size_t len)
+{
+	o->v[id].set = 1;
+	o->v[id].s = s;
+	o->v[id].len = len;
+}
+
+/* Checks one source's set: ak and sk both or neither. */
+static void check_pair(lua_State *L, int arg, const scm_opts *o,
+		       const char *ak_name, const char *sk_name, const char *where)
+{
+	if (o->v[SCM_OPT_AK].set && !o->v[SCM_OPT_SK].set)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s is set%s but %s is missing",
+						     ak_name, where, sk_name));
+	if (o->v[SCM_OPT_SK].set && !o->v[SCM_OPT_AK].set)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s is set%s but %s is missing",
+						     sk_name, where, ak_name));
+}
+
+static int from_environment(lua_State *L, int arg, scm_opts *o)
+{
+	int k, any = 0;
+	const char *value[NCRED];
+	for (k = 0; k < NCRED; k++) {
+		value[k] = getenv(ENV_NAMES[k]);
+		if (value[k] != NULL && value[k][0] == '\0')
+			value[k] = NULL;
+		any |= value[k] != NULL && k < 2;
+	}
+	if (!any)
+		return 0;
+	for (k = 0; k < NCRED; k++) {
+		if (value[k] == NULL)
+			continue;
+		if (!usable(value[k], strlen(value[k])))
+			luaL_argerror(L, arg, lua_pushfstring(L,
+				"%s must not contain CR or LF", ENV_NAMES[k]));
+		set_value(o, IDS[k], value[k], strlen(value[k]));
+	}
+	check_pair(L, arg, o, ENV_AK, ENV_SK, " in the environment");
+	return 1;
+}
+
+static char *trim(char *s, char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* Reads the credentials file's [global] section. Values are pushed as Lua
+ * strings into the table at holder, which keeps them alive for the call;
+ * the file's bytes are wiped. Returns 1 when the file named credentials. */
+static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
+{
+	const char *path = getenv(ENV_FILE);
+	const char *home = getenv("HOME");
+	char fallback[1024], *text, *line, *next;
+	size_t len = 0;
+	FILE *f;
+	int k, in_section = 0, any = 0;
+
+	if (path == NULL || path[0] == '\0') {
+		if (home == NULL || home[0] == '\0')
+			return 0;
+		snprintf(fallback, sizeof fallback, "%s/.huaweicloud/credentials", home);
+		path = fallback;
+	}
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT && path == fallback)
+			return 0;
+		return luaL_argerror(L, arg, lua_pushfstring(L,
+			"cannot read the credentials file %s: %s", path, strerror(errno)));
+	}
+	text = malloc(MAX_FILE + 1);
+	if (text != NULL)
+		len = fread(text, 1, MAX_FILE, f);
+	fclose(f);
+	if (text == NULL)
+		return luaL_error(L, "scm: not enough memory");
+	text[len] = '\0';
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		char *eol = strchr(line, '\n'), *eq, *key, *val;
+		next = eol ? eol + 1 : NULL;
+		if (eol == NULL)
+			eol = line + strlen(line);
+		line = trim(line, eol);
+		if (*line == '#' || *line == ';' || *line == '\0')
+			continue;
+		if (*line == '[') {
+			char *close = strchr(line, ']');
+			in_section = close != NULL &&
+				     strcmp(trim(line + 1, close), FILE_SECTION) == 0;
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (!in_section || eq == NULL)
+			continue;
+		key = trim(line, eq);
+		val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+		for (k = 0; k < NCRED; k++) {
+			if (strcmp(key, FILE_KEYS[k]) != 0 || *val == '\0')
+				continue;
+			lua_pushstring(L, val);
+			set_value(o, IDS[k], lua_tostring(L, -1), strlen(val));
+			lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
+			any |= k < 2;
+		}
+	}
+	{
+		volatile char *p = text;
+		size_t i;
+		for (i = 0; i < len; i++)
+			p[i] = 0;
+	}
+	free(text);
+	if (!any) {
+		for (k = 0; k < NCRED; k++)
+			o->v[IDS[k]].set = 0;
+		return 0;
+	}
+	lua_pushfstring(L, " in [" FILE_SECTION "] of %s", path);
+	check_pair(L, arg, o, "ak", "sk", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return 1;
+}
+
+void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
+{
+	const scm_value *v = o->v;
+	if (named_in_opts(o)) {
+		if (v[SCM_OPT_TOKEN].set && (v[SCM_OPT_AK].set || v[SCM_OPT_SK].set))
+			luaL_argerror(L, arg, "token and ak/sk are exclusive: give one kind of credentials");
+		check_pair(L, arg, o, "ak", "sk", "");
+		if (!v[SCM_OPT_AK].set &&
+		    (v[SCM_OPT_SECURITY_TOKEN].set || v[SCM_OPT_DOMAIN_ID].set))
+			luaL_argerror(L, arg, "security_token and domain_id go with ak and sk");
+		return;
+	}
+	if (from_environment(L, arg, o) || from_file(L, arg, o, holder))
+		return;
+	luaL_argerror(L, arg, "no credentials: set token, or ak and sk, in the options, "
+			      "in " ENV_AK " and " ENV_SK ", or in the [global] section "
+			      "of ~/.huaweicloud/credentials (or " ENV_FILE ")");
+}

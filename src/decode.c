@@ -1,0 +1,253 @@
+/* From a finished transfer to what the caller gets: the page as native Lua
+ * tables, or nil and an err. JSON is decoded by a private lua-cjson
+ * instance, so the caller's own cjson settings are never touched. */
+#include <stdio.h>
+#include <string.h>
+
+#include "scm.h"
+
+/* Registry key of the private cjson instance's decode function. */
+static const char DECODER_KEY = 'd';
+#define MAX_DEPTH 64
+
+void scm_decode_init(lua_State *L)
+{
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "cjson");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "new");
+	lua_call(L, 0, 1);
+	lua_getfield(L, -1, "decode_max_depth");
+	lua_pushinteger(L, MAX_DEPTH);
+	lua_call(L, 1, 0);
+	lua_getfield(L, -1, "decode_invalid_numbers");
+	lua_pushboolean(L, 0);
+	lua_call(L, 1, 0);
+	lua_getfield(L, -1, "decode");
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
+	lua_pop(L, 2);
+}
+
+/* Decodes s as JSON; pushes the value (returns 1) or the decoder's message
+ * (returns 0). */
+static int decode_json(lua_State *L, const char *s, size_t len)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
+	lua_pushlstring(L, s, len);
+	return lua_pcall(L, 1, 1, 0) == 0;
+}
+
+/* Makes the decoded table at the top native: cjson's null sentinel becomes
+ * an absent field and, on Lua 5.3+, integral numbers become integers
+ * (this cjson decodes every number as a float). */
+static void normalize(lua_State *L)
+{
+	luaL_checkstack(L, 4, "nesting too deep");
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		int t = lua_type(L, -1);
+		if (t == LUA_TTABLE) {
+			normalize(L);
+		} else if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
+			/* Clearing a field during traversal is allowed. */
+			lua_pushvalue(L, -2);
+			lua_pushnil(L);
+			lua_rawset(L, -5);
+		}
+#if SCM_HAS_INTEGERS
+		else if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+			lua_Number n = lua_tonumber(L, -1);
+			if (n >= -9223372036854775808.0 && n < 9223372036854775808.0 &&
+			    n == (lua_Number)(lua_Integer)n) {
+				lua_pushvalue(L, -2);
+				lua_pushinteger(L, (lua_Integer)n);
+				lua_rawset(L, -5);
+			}
+		}
+#endif
+		lua_pop(L, 1);
+	}
+}
+
+static int fail(lua_State *L, const char *kind, const scm_response *r,
+		const char *code, size_t code_len, const char *message,
+		const scm_opts *o)
+{
+	lua_pushnil(L);
+	scm_push_error(L, kind, r->status, code, code_len, message, r->request_id, o);
+	return 2;
+}
+
+static const char *transport_kind(CURLcode code)
+{
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "timeout";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_USE_SSL_FAILED:
+		return "tls";
+	default:
+		return "network";
+	}
+}
+
+static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
+{
+	const scm_response *r = &t->res;
+	char msg[CURL_ERROR_SIZE + 96];
+	const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
+
+	if (r->code == CURLE_PARTIAL_FILE) {
+		snprintf(msg, sizeof msg, "response body truncated: got %zu of %lld bytes",
+			 r->body.len, (long long)r->declared);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
+	if (r->code == CURLE_OPERATION_TIMEDOUT)
+		snprintf(msg, sizeof msg, "timed out: %s", detail);
+	else
+		snprintf(msg, sizeof msg, "%s: %s",
+			 strcmp(transport_kind(r->code), "tls") == 0 ? "TLS failure"
+								     : "request failed",
+			 detail);
+	return fail(L, transport_kind(r->code), r, NULL, 0, msg, o);
+}
+
+/* A non-2xx answer: "api" when the body is the API's error object, "http"
+ * otherwise. */
+static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
+{
+	const scm_response *r = &t->res;
+	char msg[640];
+	int top = lua_gettop(L);
+
+	if (r->status >= 300 && r->status < 400) {
+		snprintf(msg, sizeof msg, "HTTP %ld redirect%s%s not followed", r->status,
+			 r->location[0] ? " to " : "", r->location);
+		return fail(L, "http", r, NULL, 0, msg, o);
+	}
+	if (r->body.len > 0 && decode_json(L, r->body.data, r->body.len) &&
+	    lua_type(L, -1) == LUA_TTABLE) {
+		/* {"error_code": ..., "error_msg": ...}, or the gateway's
+		 * {"error": {"code": ..., "message": ...}} */
+		lua_getfield(L, -1, "error");
+		if (lua_type(L, -1) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_getfield(L, -1, "error_code");
+			lua_getfield(L, -2, "error_msg");
+		} else {
+			lua_getfield(L, -1, "code");
+			lua_getfield(L, -2, "message");
+		}
+		if (lua_type(L, -2) == LUA_TSTRING) {
+			size_t code_len;
+			const char *code = lua_tolstring(L, -2, &code_len);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1));
+			else
+				snprintf(msg, sizeof msg, "HTTP %ld", r->status);
+			fail(L, "api", r, code, code_len, msg, o);
+			/* keep nil, err; drop what decoding left below them */
+			lua_replace(L, top + 2);
+			lua_replace(L, top + 1);
+			lua_settop(L, top + 2);
+			return 2;
+		}
+	}
+	lua_settop(L, top);
+	snprintf(msg, sizeof msg, "HTTP %ld%s%s (%s%s%zu bytes)", r->status,
+		 r->reason[0] ? " " : "", r->reason,
+		 r->content_type[0] ? r->content_type : "no content type",
+		 ", ", r->body.len);
+	return fail(L, "http", r, NULL, 0, msg, o);
+}
+
+/* The page must be {certificates = {obj, ...}, total_count = n >= 0}. */
+static const char *check_page(lua_State *L)
+{
+	lua_Integer total;
+	size_t i, n;
+	if (lua_type(L, -1) != LUA_TTABLE)
+		return "response is not a JSON object";
+	lua_getfield(L, -1, "total_count");
+	if (!scm_tointeger(L, -1, &total) || total < 0) {
+		lua_pop(L, 1);
+		return "response total_count is missing or not a non-negative integer";
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, -1, "certificates");
+	if (lua_type(L, -1) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return "response certificates is missing or not an array";
+	}
+	n = lua_rawlen(L, -1);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, (int)i);
+		if (lua_type(L, -1) != LUA_TTABLE) {
+			lua_pop(L, 2);
+			return "response certificates holds an element that is not an object";
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return NULL;
+}
+
+static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o);
+
+int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,
+		    int attempts)
+{
+	int n = push_result(L, t, o);
+	if (n == 2)
+		scm_error_attempts(L, attempts);
+	return n;
+}
+
+static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
+{
+	const scm_response *r = &t->res;
+	char msg[160];
+	const char *problem;
+
+	if (r->oom)
+		return luaL_error(L, "scm: not enough memory for the response");
+	if (r->too_large) {
+		snprintf(msg, sizeof msg, "response body exceeds max_body (%zu bytes)",
+			 t->max_body);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
+	if (r->code != CURLE_OK)
+		return transport_failure(L, t, o);
+	if (r->status < 200 || r->status > 299)
+		return http_failure(L, t, o);
+	if (!decode_json(L, r->body.data ? r->body.data : "", r->body.len)) {
+		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
+			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+		lua_pop(L, 1);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
+	if (lua_type(L, -1) == LUA_TTABLE)
+		normalize(L);
+	problem = check_page(L);
+	if (problem != NULL) {
+		lua_pop(L, 1);
+		return fail(L, "decode", r, NULL, 0, problem, o);
+	}
+	if (r->request_id[0] != '\0') {
+		lua_pushstring(L, r->request_id);
+		lua_setfield(L, -2, "request_id");
+	}
+	return 1;
+}

@@ -1,0 +1,430 @@
+/* Every certificate across pages. The first page tells total_count; from
+ * then on every offset is known, so up to `concurrency` pages are fetched
+ * side by side through libcurl's multi interface, over the client's pooled
+ * connections, and handed out in the server's order. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "iterate.h"
+
+#define DEFAULT_PAGE_SIZE 50
+#define DEFAULT_CONCURRENCY 4
+#define MAX_CONCURRENCY 16
+/* Slots of the iterator's user value table. */
+enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
+
+/* The paging rule, in this one place. The API's offset counts records to
+ * skip (Huawei's own paginating tools step it by limit; no source defines
+ * it as a page index), so the page after `offset` starts at offset+limit. */
+lua_Integer scm_next_offset(lua_Integer offset, lua_Integer limit)
+{
+	return offset + limit;
+}
+
+enum { SLOT_IDLE, SLOT_RUNNING, SLOT_WAITING, SLOT_DONE };
+
+typedef struct page_slot {
+	scm_transfer t; /* first: CURLINFO_PRIVATE points at it */
+	int state;
+	int attempts;
+	lua_Integer offset;
+	double retry_at; /* SLOT_WAITING: when to try again (scm_now) */
+} page_slot;
+
+/* Ids already handed out, as 64-bit hashes: a few bytes per certificate,
+ * where a table of id strings would keep every string alive. */
+typedef struct seen_set {
+	uint64_t *keys; /* 0: empty */
+	size_t cap, count;
+} seen_set;
+
+typedef struct scm_iter {
+	scm_client *client;
+	CURLM *multi;
+	scm_opts o;
+	page_slot slots[MAX_CONCURRENCY];
+	int nslots; /* concurrency */
+	int head;   /* slot of the next page to hand out */
+	int queued; /* pages requested and not yet handed out */
+	lua_Integer limit, next_offset;
+	int retries;
+	lua_Integer total; /* total_count of the last page, -1 before the first */
+	int last;          /* no page will follow the queued ones */
+	int pos, count;    /* position in the current page */
+	int closed;
+	seen_set seen;
+} scm_iter;
+
+/* ---- seen ids ------------------------------------------------------------ */
+
+static uint64_t hash_id(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a finaliser */
+	size_t i;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+/* Adds key; returns 1 when it was new, 0 when seen before, -1 on no memory. */
+static int seen_add(seen_set *s, uint64_t key)
+{
+	size_t i;
+	if (2 * (s->count + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256, j;
+		uint64_t *keys = calloc(cap, sizeof *keys);
+		if (keys == NULL)
+			return -1;
+		for (j = 0; j < s->cap; j++) {
+			if (s->keys[j] == 0)
+				continue;
+			for (i = (size_t)(s->keys[j] & (cap - 1)); keys[i] != 0; i = (i + 1) & (cap - 1))
+				;
+			keys[i] = s->keys[j];
+		}
+		free(s->keys);
+		s->keys = keys;
+		s->cap = cap;
+	}
+	for (i = (size_t)(key & (s->cap - 1)); s->keys[i] != 0; i = (i + 1) & (s->cap - 1))
+		if (s->keys[i] == key)
+			return 0;
+	s->keys[i] = key;
+	s->count++;
+	return 1;
+}
+
+/* ---- transfers ----------------------------------------------------------- */
+
+static page_slot *slot_at(scm_iter *it, int k)
+{
+	return &it->slots[(it->head + k) % it->nslots];
+}
+
+/* Starts (or starts again) the transfer of slot s's page. Returns 0, or
+ * -1 when out of memory. */
+static int start(scm_iter *it, page_slot *s)
+{
+	it->o.v[SCM_OPT_OFFSET].set = 1;
+	it->o.v[SCM_OPT_OFFSET].i = s->offset;
+	if (scm_transfer_setup(&s->t, it->client->share, &it->o) != 0 ||
+	    curl_multi_add_handle(it->multi, s->t.easy) != CURLM_OK) {
+		scm_transfer_clear(&s->t);
+		s->state = SLOT_IDLE;
+		return -1;
+	}
+	s->state = SLOT_RUNNING;
+	s->attempts++;
+	return 0;
+}
+
+/* Requests the page at next_offset into the next free slot. */
+static void launch(lua_State *L, scm_iter *it)
+{
+	page_slot *s = slot_at(it, it->queued);
+	s->offset = it->next_offset;
+	s->attempts = 0;
+	if (start(it, s) != 0)
+		luaL_error(L, "scm: not enough memory for the request");
+	it->queued++;
+	it->next_offset = scm_next_offset(it->next_offset, it->limit);
+}
+
+/* A transfer ended: done, or waiting to be tried again. */
+static void finished(scm_iter *it, page_slot *s, CURLcode code)
+{
+	double delay;
+	s->t.res.code = code;
+	curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->t.res.status);
+	curl_multi_remove_handle(it->multi, s->t.easy);
+	if (s->attempts <= it->retries &&
+	    scm_retry_delay(&s->t.res, s->attempts - 1, &delay)) {
+		s->state = SLOT_WAITING;
+		s->retry_at = scm_now() + delay;
+	} else {
+		s->state = SLOT_DONE;
+	}
+}
+
+/* Drives every transfer, and the retries that are due, until the head
+ * page is done. Returns 0, or -1 when out of memory. */
+static int wait_head(scm_iter *it)
+{
+	page_slot *head = slot_at(it, 0);
+	while (head->state != SLOT_DONE) {
+		int running, left, k;
+		long wait_ms = 1000;
+		double now = scm_now();
+		CURLMsg *m;
+		for (k = 0; k < it->queued; k++) {
+			page_slot *s = slot_at(it, k);
+			if (s->state != SLOT_WAITING)
+				continue;
+			if (s->retry_at <= now) {
+				if (start(it, s) != 0)
+					return -1;
+			} else if ((s->retry_at - now) * 1000 < wait_ms) {
+				wait_ms = (long)((s->retry_at - now) * 1000) + 1;
+			}
+		}
+		curl_multi_perform(it->multi, &running);
+		while ((m = curl_multi_info_read(it->multi, &left)) != NULL) {
+			scm_transfer *t = NULL;
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			finished(it, (page_slot *)t, m->data.result);
+		}
+		if (head->state != SLOT_DONE)
+			curl_multi_poll(it->multi, NULL, 0, (int)wait_ms, NULL);
+	}
+	return 0;
+}
+
+/* Stops every transfer and frees every handle; safe to call again. */
+static void iter_close(scm_iter *it)
+{
+	int k;
+	if (it->closed)
+		return;
+	it->closed = 1;
+	for (k = 0; k < MAX_CONCURRENCY; k++) {
+		page_slot *s = &it->slots[k];
+		if (s->state == SLOT_RUNNING)
+			curl_multi_remove_handle(it->multi, s->t.easy);
+		s->state = SLOT_IDLE;
+		scm_transfer_free(&s->t);
+	}
+	if (it->multi != NULL) {
+		curl_multi_cleanup(it->multi);
+		it->multi = NULL;
+	}
+	free(it->seen.keys);
+	it->seen.keys = NULL;
+	it->seen.cap = it->seen.count = 0;
+	if (it->client != NULL) {
+		scm_client_release(it->client);
+		it->client = NULL;
+	}
+}
+
+/* Pushes the next page's certificates (returns 1); returns 0 at the end,
+ * or -1 with an err pushed. */
+static int next_page(lua_State *L, scm_iter *it)
+{
+	page_slot *head;
+	lua_Integer total;
+	int n;
+
+	if (it->queued == 0) {
+		if (it->last || (it->total >= 0 && it->next_offset >= it->total))
+			return 0;
+		launch(L, it);
+	}
+	if (wait_head(it) != 0)
+		return luaL_error(L, "scm: not enough memory for the request");
+	head = slot_at(it, 0);
+	n = scm_push_result(L, &head->t, &it->o, head->attempts);
+	scm_transfer_clear(&head->t);
+	head->state = SLOT_IDLE;
+	it->head = (it->head + 1) % it->nslots;
+	it->queued--;
+	if (n == 2) {
+		lua_remove(L, -2); /* the nil */
+		return -1;
+	}
+	lua_getfield(L, -1, "total_count");
+	scm_tointeger(L, -1, &total);
+	it->total = total;
+	lua_pop(L, 1);
+	lua_getfield(L, -1, "certificates");
+	lua_remove(L, -2);
+	it->count = (int)lua_rawlen(L, -1);
+	it->pos = 0;
+	/* A short or empty page is the last, whatever total_count says. */
+	if (it->count < it->limit) {
+		int k;
+		it->last = 1;
+		for (k = 0; k < it->queued; k++) {
+			page_slot *s = slot_at(it, k);
+			if (s->state == SLOT_RUNNING)
+				curl_multi_remove_handle(it->multi, s->t.easy);
+			scm_transfer_clear(&s->t);
+			s->state = SLOT_IDLE;
+		}
+		it->queued = 0;
+	}
+	while (!it->last && it->queued < it->nslots && it->next_offset < it->total)
+		launch(L, it);
+	return 1;
+}
+
+/* ---- the Lua face ---------------------------------------------------------- */
+
+static scm_iter *check_iter(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, SCM_ITER_MT);
+}
+
+/* Pushes the next certificate not handed out before (1), or nothing at the
+ * end (0); on failure pushes err and returns -1. The page being handed out
+ * is kept in the user value. */
+static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
+{
+	for (;;) {
+		if (it->pos < it->count) {
+			scm_getuservalue(L, iter_idx);
+			lua_rawgeti(L, -1, UV_PAGE);
+			lua_rawgeti(L, -1, ++it->pos);
+			lua_replace(L, -3);
+			lua_pop(L, 1);
+			lua_getfield(L, -1, "id");
+			if (lua_type(L, -1) == LUA_TSTRING) {
+				size_t len;
+				const char *id = lua_tolstring(L, -1, &len);
+				int fresh = seen_add(&it->seen, hash_id(id, len));
+				if (fresh < 0)
+					luaL_error(L, "scm: not enough memory");
+				if (fresh == 0) {
+					lua_pop(L, 2);
+					continue;
+				}
+			}
+			lua_pop(L, 1);
+			return 1;
+		}
+		if (it->closed)
+			return 0;
+		switch (next_page(L, it)) {
+		case 0:
+			iter_close(it);
+			return 0;
+		case -1:
+			iter_close(it);
+			return -1;
+		}
+		scm_getuservalue(L, iter_idx);
+		lua_insert(L, -2);
+		lua_rawseti(L, -2, UV_PAGE);
+		lua_pop(L, 1);
+	}
+}
+
+static int iter_call(lua_State *L)
+{
+	scm_iter *it = check_iter(L, 1);
+	switch (next_cert(L, it, 1)) {
+	case 1:
+		return 1;
+	case -1:
+		return lua_error(L); /* each raises the err table */
+	default:
+		lua_pushnil(L);
+		return 1;
+	}
+}
+
+static int iter_gc(lua_State *L)
+{
+	iter_close(check_iter(L, 1));
+	return 0;
+}
+
+/* Pushes a new iterator over the client at index client with the options
+ * at index opts. */
+static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_iter *it;
+	int k, copy;
+
+	if (!lua_isnoneornil(L, opts))
+		luaL_checktype(L, opts, LUA_TTABLE);
+	it = lua_newuserdata(L, sizeof *it);
+	memset(it, 0, sizeof *it);
+	it->closed = 1;
+	luaL_setmetatable(L, SCM_ITER_MT);
+	/* The user value keeps the client and a private copy of the options
+	 * alive: the option strings are read in place. */
+	lua_createtable(L, 4, 0);
+	lua_pushvalue(L, client);
+	lua_rawseti(L, -2, UV_CLIENT);
+	lua_newtable(L);
+	if (!lua_isnoneornil(L, opts)) {
+		lua_pushnil(L);
+		while (lua_next(L, opts) != 0) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -4);
+		}
+	}
+	copy = lua_gettop(L);
+	scm_client_options(L, client, copy, arg, &it->o);
+	lua_rawseti(L, -3, UV_HOLDER);
+	lua_rawseti(L, -2, UV_OPTS);
+	scm_setuservalue(L, -2);
+
+	it->limit = scm_opt_int(&it->o, SCM_OPT_LIMIT, DEFAULT_PAGE_SIZE);
+	it->o.v[SCM_OPT_LIMIT].set = 1;
+	it->o.v[SCM_OPT_LIMIT].i = it->limit;
+	it->next_offset = scm_opt_int(&it->o, SCM_OPT_OFFSET, 0);
+	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, DEFAULT_CONCURRENCY);
+	it->retries = scm_opt_retries(&it->o);
+	it->total = -1;
+	it->multi = curl_multi_init();
+	if (it->multi == NULL)
+		luaL_error(L, "scm: not enough memory for a listing");
+	for (k = 0; k < MAX_CONCURRENCY; k++)
+		it->slots[k].state = SLOT_IDLE;
+	it->client = c;
+	scm_client_retain(c);
+	it->closed = 0;
+	return it;
+}
+
+int scm_each(lua_State *L, int client, int opts, int arg)
+{
+	iter_new(L, client, opts, arg);
+	lua_pushcfunction(L, iter_call);
+	lua_insert(L, -2);
+	lua_pushnil(L);
+	lua_pushvalue(L, -2); /* to-be-closed value of a 5.4 generic for */
+	return 4;
+}
+
+int scm_all(lua_State *L, int client, int opts, int arg)
+{
+	scm_iter *it = iter_new(L, client, opts, arg);
+	int iter = lua_gettop(L);
+	int n = 0, r;
+	lua_newtable(L);
+	while ((r = next_cert(L, it, iter)) == 1)
+		lua_rawseti(L, iter + 1, ++n);
+	if (r < 0) {
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		return 2;
+	}
+	lua_pushinteger(L, it->total >= 0 ? it->total : 0);
+	lua_setfield(L, iter + 1, "total_count");
+	return 1;
+}
+
+void scm_iterate_init(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{"__call", iter_call},
+		{"__gc", iter_gc},
+		{"__close", iter_gc},
+		{NULL, NULL}};
+	if (luaL_newmetatable(L, SCM_ITER_MT))
+		luaL_setfuncs(L, meta, 0);
+	lua_pop(L, 1);
+}

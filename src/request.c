@@ -1,0 +1,110 @@
+/* Request building without I/O, for callers that do the I/O themselves:
+ * scm.sign signs any Huawei Cloud API request with SDK-HMAC-SHA256. */
+#include <string.h>
+
+#include "client.h"
+#include "request.h"
+#include "sign.h"
+
+static const char *field(lua_State *L, int idx, const char *name, int required,
+			 size_t *len)
+{
+	const char *s;
+	lua_getfield(L, idx, name);
+	if (lua_isnil(L, -1) && !required) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_argerror(L, 1, lua_pushfstring(L, "%s must be a string (got %s)",
+						   name, luaL_typename(L, -1)));
+	s = lua_tolstring(L, -1, len);
+	/* stays reachable from the request table */
+	lua_pop(L, 1);
+	return s;
+}
+
+/* scm.sign{ak=, sk=, url=, method="GET", headers={...}, body=""}:
+ * the Authorization header value. Every header given is signed; X-Sdk-Date
+ * must be among them. */
+int scm_l_sign(lua_State *L)
+{
+	scm_header h[SCM_SIGN_MAX_HEADERS];
+	size_t n = 0, ak_len, sk_len, url_len, body_len = 0, method_len;
+	const char *ak, *sk, *url, *method, *body;
+	size_t date;
+	char out[1024];
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	ak = field(L, 1, "ak", 1, &ak_len);
+	sk = field(L, 1, "sk", 1, &sk_len);
+	url = field(L, 1, "url", 1, &url_len);
+	method = field(L, 1, "method", 0, &method_len);
+	body = field(L, 1, "body", 0, &body_len);
+	lua_getfield(L, 1, "headers");
+	luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, 1, "headers must be a table");
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		size_t len;
+		luaL_argcheck(L, lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING,
+			      1, "headers must map names to string values");
+		luaL_argcheck(L, n < SCM_SIGN_MAX_HEADERS, 1, "too many headers to sign");
+		h[n].name = lua_tostring(L, -2);
+		h[n].value = lua_tolstring(L, -1, &len);
+		h[n].value_len = len;
+		n++;
+		lua_pop(L, 1); /* the value stays reachable from headers */
+	}
+	for (date = 0; date < n; date++) {
+		const char *a = h[date].name, *b = "x-sdk-date";
+		size_t i;
+		for (i = 0; a[i] != '\0' && b[i] != '\0'; i++)
+			if ((a[i] | 0x20) != b[i])
+				break;
+		if (a[i] == '\0' && b[i] == '\0')
+			break;
+	}
+	luaL_argcheck(L, date < n, 1, "headers must include X-Sdk-Date");
+	if (scm_sign_url(ak, ak_len, sk, sk_len, method ? method : "GET", url, h, n,
+			 body, body_len, out, sizeof out) != 0)
+		return luaL_argerror(L, 1, "cannot sign: url must be an absolute URL");
+	lua_pushstring(L, out);
+	return 1;
+}
+
+/* scm.request(opts): the request scm.list would send for opts, as
+ * { method = "GET", url = "...", headers = { name = value, ... } },
+ * signed when ak/sk are used. Nothing is sent. */
+int scm_l_request(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_transfer t;
+	scm_opts o;
+	struct curl_slist *h;
+	memset(&t, 0, sizeof t);
+	scm_client_options(L, client, opts, arg, &o);
+	if (scm_transfer_setup(&t, c->share, &o) != 0) {
+		scm_transfer_free(&t);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	lua_createtable(L, 0, 3);
+	lua_pushliteral(L, "GET");
+	lua_setfield(L, -2, "method");
+	lua_pushlstring(L, t.url.data, t.url.len);
+	lua_setfield(L, -2, "url");
+	lua_newtable(L);
+	for (h = t.headers; h != NULL; h = h->next) {
+		const char *colon = strchr(h->data, ':');
+		const char *v = colon ? colon + 1 : "";
+		if (colon == NULL)
+			continue;
+		while (*v == ' ')
+			v++;
+		lua_pushlstring(L, h->data, (size_t)(colon - h->data));
+		lua_pushstring(L, v);
+		lua_rawset(L, -3);
+	}
+	lua_setfield(L, -2, "headers");
+	scm_transfer_free(&t);
+	return 1;
+}

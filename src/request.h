@@ -1,0 +1,10 @@
+#ifndef SCM_REQUEST_H
+#define SCM_REQUEST_H
+
+#include "scm.h"
+
+int scm_l_sign(lua_State *L);
+/* scm.request / client:request: the request that list would send. */
+int scm_l_request(lua_State *L, int client, int opts, int arg);
+
+#endif

@@ -1,0 +1,160 @@
+/* The Lua face of the module: scm.list, scm.new and the client methods. */
+#include <string.h>
+
+#include "client.h"
+#include "iterate.h"
+#include "request.h"
+
+/* Registry key of the client behind the module-level functions. */
+static const char DEFAULT_CLIENT_KEY = 'c';
+
+/* One page: the client at index client, the options at index opts. */
+static int list_page(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_opts o;
+	int n;
+	int attempt, retries;
+	double delay;
+	scm_client_options(L, client, opts, arg, &o);
+	retries = scm_opt_retries(&o);
+	for (attempt = 0;; attempt++) {
+		if (scm_transfer_setup(&c->main, c->share, &o) != 0) {
+			scm_transfer_clear(&c->main);
+			return luaL_error(L, "scm: not enough memory for the request");
+		}
+		scm_transfer_perform(&c->main);
+		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay))
+			break;
+		scm_sleep(delay);
+	}
+	n = scm_push_result(L, &c->main, &o, attempt + 1);
+	/* The request headers held the credentials: wipe them now. */
+	scm_transfer_clear(&c->main);
+	return n;
+}
+
+static int push_default_client(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
+	return lua_gettop(L);
+}
+
+static int scm_list(lua_State *L)
+{
+	lua_settop(L, 1);
+	return list_page(L, push_default_client(L), 1, 1);
+}
+
+static int client_list(lua_State *L)
+{
+	lua_settop(L, 2);
+	return list_page(L, 1, 2, 2);
+}
+
+static int scm_each_fn(lua_State *L)
+{
+	lua_settop(L, 1);
+	return scm_each(L, push_default_client(L), 1, 1);
+}
+
+static int scm_all_fn(lua_State *L)
+{
+	lua_settop(L, 1);
+	return scm_all(L, push_default_client(L), 1, 1);
+}
+
+static int client_each(lua_State *L)
+{
+	lua_settop(L, 2);
+	return scm_each(L, 1, 2, 2);
+}
+
+static int client_all(lua_State *L)
+{
+	lua_settop(L, 2);
+	return scm_all(L, 1, 2, 2);
+}
+
+static int scm_request_fn(lua_State *L)
+{
+	lua_settop(L, 1);
+	return scm_l_request(L, push_default_client(L), 1, 1);
+}
+
+static int client_request(lua_State *L)
+{
+	lua_settop(L, 2);
+	return scm_l_request(L, 1, 2, 2);
+}
+
+static int scm_new(lua_State *L)
+{
+	scm_opts o;
+	lua_settop(L, 1);
+	/* Each default is checked against its rule now, not at first use. */
+	memset(&o, 0, sizeof o);
+	scm_opts_read(L, 1, 1, &o);
+	scm_client_new(L, 1);
+	return 1;
+}
+
+static int client_close(lua_State *L)
+{
+	scm_client_close(luaL_checkudata(L, 1, SCM_CLIENT_MT));
+	return 0;
+}
+
+static int client_tostring(lua_State *L)
+{
+	scm_client *c = luaL_checkudata(L, 1, SCM_CLIENT_MT);
+	lua_pushfstring(L, "scm.client (%s%p)", c->closed ? "closed, " : "", (void *)c);
+	return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+	{"list", client_list},
+	{"each", client_each},
+	{"all", client_all},
+	{"request", client_request},
+	{"close", client_close},
+	{NULL, NULL}};
+
+static const luaL_Reg client_meta[] = {
+	{"__gc", client_close},
+	{"__close", client_close},
+	{"__tostring", client_tostring},
+	{NULL, NULL}};
+
+static const luaL_Reg functions[] = {
+	{"list", scm_list},
+	{"each", scm_each_fn},
+	{"all", scm_all_fn},
+	{"new", scm_new},
+	{"sign", scm_l_sign},
+	{"request", scm_request_fn},
+	{NULL, NULL}};
+
+LUALIB_API int luaopen_scm(lua_State *L);
+
+int luaopen_scm(lua_State *L)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return luaL_error(L, "scm: libcurl failed to initialise");
+	if (luaL_newmetatable(L, SCM_CLIENT_MT)) {
+		luaL_setfuncs(L, client_meta, 0);
+		luaL_newlib(L, client_methods);
+		lua_setfield(L, -2, "__index");
+	}
+	lua_pop(L, 1);
+	scm_error_init(L);
+	scm_decode_init(L);
+	scm_iterate_init(L);
+	scm_client_new(L, 0);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
+
+	luaL_newlib(L, functions);
+	lua_pushliteral(L, "scm " SCM_VERSION);
+	lua_setfield(L, -2, "_VERSION");
+	return 1;
+}

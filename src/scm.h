@@ -1,0 +1,168 @@
+/* Shared declarations of the scm module: one header for the C files that
+ * each own one concern (options, transport, decoding, errors, the Lua API). */
+#ifndef SCM_H
+#define SCM_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+
+#include "compat.h"
+
+#define SCM_VERSION "0.1.0"
+#define SCM_PATH "/v3/scm/certificates"
+#define SCM_DEFAULT_RETRIES 2
+
+/* Metatable names. */
+#define SCM_CLIENT_MT "scm.client"
+#define SCM_ERROR_MT "scm.error"
+
+/* ---- options.c: the option table, validation, query building ---------- */
+
+/* Every option the module knows; the query options stand in alphabetical
+ * order, which is the order they are sent in (and the canonical order). */
+enum scm_opt_id {
+	SCM_OPT_ENDPOINT,
+	SCM_OPT_REGION,
+	SCM_OPT_TOKEN,
+	SCM_OPT_AK,
+	SCM_OPT_SK,
+	SCM_OPT_SECURITY_TOKEN,
+	SCM_OPT_DOMAIN_ID,
+	SCM_OPT_DEPLOY_SUPPORT,
+	SCM_OPT_ENTERPRISE_PROJECT_ID,
+	SCM_OPT_EXPIRED_DAYS_SINCE,
+	SCM_OPT_LIMIT,
+	SCM_OPT_OFFSET,
+	SCM_OPT_OWNED_BY_SELF,
+	SCM_OPT_SORT_DIR,
+	SCM_OPT_SORT_KEY,
+	SCM_OPT_STATUS,
+	SCM_OPT_TIMEOUT,
+	SCM_OPT_CONNECT_TIMEOUT,
+	SCM_OPT_RETRIES,
+	SCM_OPT_CAFILE,
+	SCM_OPT_VERIFY,
+	SCM_OPT_ALLOW_HTTP,
+	SCM_OPT_USER_AGENT,
+	SCM_OPT_MAX_BODY,
+	SCM_OPT_CONCURRENCY,
+	SCM_OPT_COUNT
+};
+
+/* One option's value. Strings point into Lua strings (or the environment)
+ * and stay valid while the option tables they came from are on the stack. */
+typedef struct scm_value {
+	int set;
+	lua_Integer i; /* integers; booleans as 0/1 */
+	double n;      /* seconds */
+	const char *s; /* strings */
+	size_t len;
+} scm_value;
+
+typedef struct scm_opts {
+	scm_value v[SCM_OPT_COUNT];
+	/* Resolved by scm_opts_finish; read through scm_opts_base. The
+	 * struct may be copied: a region's address lives inside it. */
+	const char *base; /* the endpoint option, or NULL: base_buf */
+	size_t base_len;  /* without a trailing "/" */
+	char base_buf[256];
+} scm_opts;
+
+/* Reads the option table at idx into o; raises (as argument arg) on an
+ * unknown key or a value outside its rule. */
+void scm_opts_read(lua_State *L, int idx, int arg, scm_opts *o);
+/* Lays call options over client defaults: a call that names any option of
+ * a group (where, credentials) replaces that whole group. */
+void scm_opts_merge(scm_opts *dst, const scm_opts *call);
+/* Checks the rules between options and resolves where the request goes
+ * and the credentials; raises. Strings read from a credentials file are
+ * kept in the table at index holder. */
+void scm_opts_finish(lua_State *L, int arg, scm_opts *o, int holder);
+
+/* ---- credentials.c: options, environment, credentials file ------------- */
+void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder);
+/* Appends "?k=v&..." for the query options that are set. */
+struct scm_buf;
+int scm_query_append(struct scm_buf *b, const scm_opts *o);
+/* The base URL the request goes to (no trailing "/"), and its length. */
+const char *scm_opts_base(const scm_opts *o, size_t *len);
+/* The option value as an integer, or dflt when it is not set. */
+lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt);
+/* retries, default SCM_DEFAULT_RETRIES. */
+int scm_opt_retries(const scm_opts *o);
+
+/* ---- buffer.c: a growable byte buffer ---------------------------------- */
+typedef struct scm_buf {
+	char *data;
+	size_t len, cap;
+} scm_buf;
+
+int scm_buf_reserve(scm_buf *b, size_t extra);
+int scm_buf_add(scm_buf *b, const char *s, size_t n);
+int scm_buf_adds(scm_buf *b, const char *s);
+void scm_buf_free(scm_buf *b);
+/* Overwrites the contents before freeing: for buffers that held secrets. */
+void scm_buf_wipe(scm_buf *b);
+
+/* ---- transport.c: one HTTP exchange over libcurl ------------------------ */
+typedef struct scm_response {
+	CURLcode code;        /* libcurl's result of the transfer */
+	long status;          /* HTTP status, 0 when none arrived */
+	int too_large;        /* the body passed max_body */
+	int oom;              /* out of memory while receiving */
+	int encoded;          /* a Content-Encoding other than identity */
+	curl_off_t declared;  /* Content-Length, -1 when absent */
+	char reason[64];      /* the status line's reason phrase */
+	char request_id[96];
+	char location[384];
+	char content_type[96];
+	char retry_after[64];
+	char errbuf[CURL_ERROR_SIZE];
+	scm_buf body;
+} scm_response;
+
+typedef struct scm_transfer {
+	CURL *easy;
+	struct curl_slist *headers;
+	scm_buf url;
+	size_t max_body;
+	scm_response res;
+} scm_transfer;
+
+/* Prepares t for one GET of the certificate list described by o; the
+ * connection pool comes from share. Returns 0, or -1 on out of memory. */
+int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o);
+/* Runs a prepared transfer to its end (blocking). */
+void scm_transfer_perform(scm_transfer *t);
+/* Frees what one exchange holds (headers are wiped: they carry secrets),
+ * keeping the easy handle and its connection. */
+void scm_transfer_clear(scm_transfer *t);
+void scm_transfer_free(scm_transfer *t);
+CURLSH *scm_share_new(void);
+
+/* ---- retry.c: which failures are tried again, and when ---------------- */
+/* 1 and the delay in seconds when a failed attempt (0 for the first) is
+ * worth another; 0 when not. */
+int scm_retry_delay(const scm_response *r, int attempt, double *delay);
+double scm_now(void); /* monotonic seconds */
+void scm_sleep(double seconds);
+
+/* ---- decode.c: response to page or err ---------------------------------- */
+/* Stores the module's private cjson instance; call once at load. */
+void scm_decode_init(lua_State *L);
+/* Pushes the page table (returns 1) or nil and an err (returns 2); the
+ * err tells how many attempts were made. */
+int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,
+		    int attempts);
+
+/* ---- error.c: the err object ------------------------------------------- */
+void scm_error_init(lua_State *L);
+/* Pushes an err table. status <= 0 and NULL strings are left out; the
+ * message is folded to one line and cleared of any secret in o. */
+void scm_push_error(lua_State *L, const char *kind, long status,
+		    const char *code, size_t code_len, const char *message,
+		    const char *request_id, const scm_opts *o);
+/* Sets err.attempts (the err at the top) and notes it in the message. */
+void scm_error_attempts(lua_State *L, int attempts);
+
+#endif

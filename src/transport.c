@@ -1,0 +1,302 @@
+/* One HTTP exchange with the SCM endpoint over libcurl. Nothing here calls
+ * into Lua: a Lua error can never unwind through libcurl's frames. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "scm.h"
+#include "sign.h"
+
+#define DEFAULT_MAX_BODY (8 * 1024 * 1024)
+#define DEFAULT_TIMEOUT 30.0
+#define DEFAULT_CONNECT_TIMEOUT 10.0
+/* A response buffer larger than this is not kept between calls. */
+#define KEEP_BUFFER (1024 * 1024)
+
+static void reset_response(scm_response *r)
+{
+	r->code = CURLE_OK;
+	r->status = 0;
+	r->too_large = 0;
+	r->oom = 0;
+	r->declared = -1;
+	r->encoded = 0;
+	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
+	r->retry_after[0] = r->errbuf[0] = r->reason[0] = '\0';
+	r->body.len = 0;
+	if (r->body.data != NULL)
+		r->body.data[0] = '\0';
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *ud)
+{
+	scm_transfer *t = ud;
+	size_t n = size * count;
+	/* Enforced while receiving: returning short aborts the transfer. */
+	if (n > t->max_body - t->res.body.len) {
+		t->res.too_large = 1;
+		return 0;
+	}
+	if (scm_buf_add(&t->res.body, data, n) != 0) {
+		t->res.oom = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* Copies a header value (trimmed) into a fixed field, cut to fit. */
+static void keep(char *field, size_t size, const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
+			 v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= size)
+		n = size - 1;
+	memcpy(field, v, n);
+	field[n] = '\0';
+}
+
+static int is_header(const char *line, size_t n, const char *name, size_t *vstart)
+{
+	size_t len = strlen(name);
+	if (n <= len || line[len] != ':' || strncasecmp(line, name, len) != 0)
+		return 0;
+	*vstart = len + 1;
+	return 1;
+}
+
+static size_t on_header(char *line, size_t size, size_t count, void *ud)
+{
+	scm_transfer *t = ud;
+	scm_response *r = &t->res;
+	size_t n = size * count, v;
+	char num[32];
+
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+		/* A new response (after a 1xx): forget the last one's fields,
+		 * keep its reason phrase ("HTTP/1.1 502 Bad Gateway"). */
+		const char *sp = memchr(line, ' ', n);
+		const char *reason = sp ? memchr(sp + 1, ' ', n - (size_t)(sp + 1 - line)) : NULL;
+		r->reason[0] = '\0';
+		if (reason != NULL)
+			keep(r->reason, sizeof r->reason, reason + 1,
+			     n - (size_t)(reason + 1 - line));
+		r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
+		r->retry_after[0] = '\0';
+		r->declared = -1;
+		r->encoded = 0;
+	} else if (is_header(line, n, "X-Request-Id", &v)) {
+		keep(r->request_id, sizeof r->request_id, line + v, n - v);
+	} else if (is_header(line, n, "Location", &v)) {
+		keep(r->location, sizeof r->location, line + v, n - v);
+	} else if (is_header(line, n, "Content-Type", &v)) {
+		keep(r->content_type, sizeof r->content_type, line + v, n - v);
+	} else if (is_header(line, n, "Retry-After", &v)) {
+		keep(r->retry_after, sizeof r->retry_after, line + v, n - v);
+	} else if (is_header(line, n, "Content-Encoding", &v)) {
+		keep(num, sizeof num, line + v, n - v);
+		r->encoded = strcasecmp(num, "identity") != 0;
+	} else if (is_header(line, n, "Content-Length", &v)) {
+		char *end;
+		long long len;
+		keep(num, sizeof num, line + v, n - v);
+		len = strtoll(num, &end, 10);
+		if (end != num && *end == '\0' && len >= 0)
+			r->declared = (curl_off_t)len;
+	} else if (n <= 2 && r->declared >= 0 && !r->encoded &&
+		   (unsigned long long)r->declared > (unsigned long long)t->max_body) {
+		/* End of the headers: refuse at once a body that cannot fit,
+		 * rather than after max_body bytes of it have arrived. (A
+		 * compressed length says nothing of the decoded size.) */
+		r->too_large = 1;
+		return 0;
+	}
+	return n;
+}
+
+CURLSH *scm_share_new(void)
+{
+	CURLSH *share = curl_share_init();
+	if (share == NULL)
+		return NULL;
+	/* The connection pool, DNS answers and TLS sessions of one client,
+	 * used by every transfer it makes. */
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return share;
+}
+
+static void free_headers(scm_transfer *t)
+{
+	struct curl_slist *h;
+	for (h = t->headers; h != NULL; h = h->next) {
+		volatile char *p = h->data;
+		while (*p != '\0')
+			*p++ = 0;
+	}
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
+}
+
+/* Appends "name: value" to t's header list; the temporary copy is wiped. */
+static int add_header(scm_transfer *t, const char *name, const char *value,
+		      size_t len)
+{
+	scm_buf line = {NULL, 0, 0};
+	struct curl_slist *h = NULL;
+	if (scm_buf_adds(&line, name) == 0 && scm_buf_adds(&line, ": ") == 0 &&
+	    scm_buf_add(&line, value, len) == 0)
+		h = curl_slist_append(t->headers, line.data);
+	scm_buf_wipe(&line);
+	if (h == NULL)
+		return -1;
+	t->headers = h;
+	return 0;
+}
+
+/* AK/SK: Host, X-Sdk-Date and, when given, X-Domain-Id and
+ * X-Security-Token are signed; the Authorization header carries the
+ * signature. */
+static int add_signature(scm_transfer *t, const scm_opts *o)
+{
+	const scm_value *v = o->v;
+	scm_header h[4];
+	size_t n = 0;
+	char host[300], date[17], auth[512];
+	int rc;
+
+	if (scm_url_host(t->url.data, host, sizeof host) != 0)
+		return -1;
+	scm_sign_date((long long)time(NULL), date);
+	h[n].name = "Host", h[n].value = host, h[n++].value_len = strlen(host);
+	h[n].name = "X-Sdk-Date", h[n].value = date, h[n++].value_len = strlen(date);
+	if (v[SCM_OPT_DOMAIN_ID].set)
+		h[n].name = "X-Domain-Id", h[n].value = v[SCM_OPT_DOMAIN_ID].s,
+		h[n++].value_len = v[SCM_OPT_DOMAIN_ID].len;
+	if (v[SCM_OPT_SECURITY_TOKEN].set)
+		h[n].name = "X-Security-Token", h[n].value = v[SCM_OPT_SECURITY_TOKEN].s,
+		h[n++].value_len = v[SCM_OPT_SECURITY_TOKEN].len;
+	if (scm_sign_url(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, v[SCM_OPT_SK].s,
+			 v[SCM_OPT_SK].len, "GET", t->url.data, h, n, NULL, 0, auth,
+			 sizeof auth) != 0)
+		return -1;
+	for (rc = 0; rc == 0 && n > 0; n--)
+		rc = add_header(t, h[n - 1].name, h[n - 1].value, h[n - 1].value_len);
+	if (rc == 0)
+		rc = add_header(t, "Authorization", auth, strlen(auth));
+	return rc;
+}
+
+static long millis(const scm_opts *o, int id, double dflt)
+{
+	double s = o->v[id].set ? o->v[id].n : dflt;
+	long ms = (long)(s * 1000.0 + 0.5);
+	return ms < 1 ? 1 : ms;
+}
+
+int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
+{
+	const scm_value *v = o->v;
+	char agent[128];
+	int verify = v[SCM_OPT_VERIFY].set ? (int)v[SCM_OPT_VERIFY].i : 1;
+	const char *base;
+	size_t base_len;
+	CURL *e;
+
+	scm_transfer_clear(t);
+	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL)
+		return -1;
+	e = t->easy;
+	/* Every option is set anew for each request; the handle keeps its
+	 * connections across the reset. */
+	curl_easy_reset(e);
+
+	t->max_body = (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, DEFAULT_MAX_BODY);
+	t->url.len = 0;
+	base = scm_opts_base(o, &base_len);
+	if (scm_buf_add(&t->url, base, base_len) != 0 ||
+	    scm_buf_adds(&t->url, SCM_PATH) != 0 || scm_query_append(&t->url, o) != 0)
+		return -1;
+
+	if (add_header(t, "Accept", "application/json", 16) != 0)
+		return -1;
+	if (v[SCM_OPT_TOKEN].set &&
+	    add_header(t, "X-Auth-Token", v[SCM_OPT_TOKEN].s, v[SCM_OPT_TOKEN].len) != 0)
+		return -1;
+	if (v[SCM_OPT_AK].set && add_signature(t, o) != 0)
+		return -1;
+	if (v[SCM_OPT_USER_AGENT].set) {
+		if (add_header(t, "User-Agent", v[SCM_OPT_USER_AGENT].s,
+			       v[SCM_OPT_USER_AGENT].len) != 0)
+			return -1;
+	} else {
+		snprintf(agent, sizeof agent, "lua-scm/%s libcurl/%s %s", SCM_VERSION,
+			 curl_version_info(CURLVERSION_NOW)->version, LUA_VERSION);
+		if (add_header(t, "User-Agent", agent, strlen(agent)) != 0)
+			return -1;
+	}
+
+	curl_easy_setopt(e, CURLOPT_URL, t->url.data);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(e, CURLOPT_SHARE, share);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, millis(o, SCM_OPT_TIMEOUT, DEFAULT_TIMEOUT));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 millis(o, SCM_OPT_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT));
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (v[SCM_OPT_CAFILE].set)
+		curl_easy_setopt(e, CURLOPT_CAINFO, v[SCM_OPT_CAFILE].s);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->res.errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	return 0;
+}
+
+void scm_transfer_perform(scm_transfer *t)
+{
+	t->res.code = curl_easy_perform(t->easy);
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->res.status);
+}
+
+void scm_transfer_clear(scm_transfer *t)
+{
+	free_headers(t);
+	if (t->res.body.cap > KEEP_BUFFER)
+		scm_buf_free(&t->res.body);
+	reset_response(&t->res);
+}
+
+void scm_transfer_free(scm_transfer *t)
+{
+	if (t->easy != NULL) {
+		curl_easy_cleanup(t->easy);
+		t->easy = NULL;
+	}
+	free_headers(t);
+	scm_buf_free(&t->url);
+	scm_buf_free(&t->res.body);
+}
