@@ -1,0 +1,170 @@
+-- Where credentials come from, first found wins: options, the SDK
+-- environment variables, the SDK credentials file. Each case runs in a
+-- fresh interpreter with an environment of its own.
+local emulator = require("emulator")
+
+local LUA = os.getenv("LUA") or "lua5.4"
+
+describe("credentials", function()
+  local emu, home
+
+  setup(function()
+    emu = emulator.shared()
+    home = emulator.tmpdir("scm-home")
+  end)
+  teardown(function() emulator.run("rm -rf " .. emulator.quote(home)) end)
+  before_each(function() emu:reset() end)
+
+  local function write(path, text)
+    emulator.run("mkdir -p " .. emulator.quote(path:match("^(.*)/")))
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+  end
+
+  -- Runs scm.list(opts) in a child with exactly env (plus HOME); returns
+  -- what it printed: "ok" or the error raised.
+  local function child(env, opts_source)
+    local assignments = { "HOME=" .. emulator.quote(home) }
+    for k, v in pairs(env or {}) do assignments[#assignments + 1] = k .. "=" .. emulator.quote(v) end
+    local code = ("package.cpath = %q; local scm = require('scm'); "
+      .. "local ok, err = pcall(scm.list, %s); "
+      .. "io.write(ok and 'ok' or tostring(err))"):format(package.cpath,
+      opts_source or ("{ endpoint = %q }"):format(emu.url))
+    return emulator.run("env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
+      .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1")
+  end
+
+  local function last_request()
+    local log = emu:log()
+    return log[#log]
+  end
+
+  local function access_key(req)
+    return req and req.headers.authorization
+        and req.headers.authorization:match("Access=([^,]+)")
+  end
+
+  it("takes ak/sk from the options before the environment", function()
+    local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" },
+      ("{ endpoint = %q, ak = 'OPTAK', sk = 'optsk' }"):format(emu.url))
+    assert.equal("ok", out)
+    assert.equal("OPTAK", access_key(last_request()))
+  end)
+
+  it("takes a token from the options before the environment", function()
+    local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" },
+      ("{ endpoint = %q, token = %q }"):format(emu.url, emu:config().token))
+    assert.equal("ok", out)
+    local req = last_request()
+    assert.equal(emu:config().token, req.headers["x-auth-token"])
+    assert.is_nil(req.headers.authorization)
+  end)
+
+  it("uses the SDK environment variables", function()
+    local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk",
+      HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = "envdomain" })
+    assert.equal("ok", out)
+    local req = last_request()
+    assert.equal("ENVAK", access_key(req))
+    assert.equal("env-security-token", req.headers["x-security-token"])
+    assert.equal("envdomain", req.headers["x-domain-id"])
+    assert.matches("x%-domain%-id;x%-sdk%-date;x%-security%-token", req.headers.authorization)
+  end)
+
+  it("uses the environment before the credentials file", function()
+    write(home .. "/.huaweicloud/credentials", "[global]\nak = FILEAK\nsk = filesk\n")
+    local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" })
+    assert.equal("ok", out)
+    assert.equal("ENVAK", access_key(last_request()))
+    os.remove(home .. "/.huaweicloud/credentials")
+  end)
+
+  it("reads the [global] section of ~/.huaweicloud/credentials", function()
+    write(home .. "/.huaweicloud/credentials", table.concat({
+      "# SDK credentials", "[basic]", "ak = BASICAK", "sk = basicsk", "",
+      "[global]", "ak = FILEAK", "sk = filesk", "domain_id = filedomain",
+      "security_token = file-security-token", "" }, "\n"))
+    local out = child({})
+    assert.equal("ok", out)
+    local req = last_request()
+    assert.equal("FILEAK", access_key(req))
+    assert.equal("filedomain", req.headers["x-domain-id"])
+    assert.equal("file-security-token", req.headers["x-security-token"])
+    os.remove(home .. "/.huaweicloud/credentials")
+  end)
+
+  it("reads the file named by HUAWEICLOUD_SDK_CREDENTIALS_FILE", function()
+    local path = home .. "/elsewhere.ini"
+    write(path, "[global]\r\nak=OTHERAK\r\nsk=othersk\r\n")
+    local out = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = path })
+    assert.equal("ok", out)
+    assert.equal("OTHERAK", access_key(last_request()))
+    local missing = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = home .. "/nope" })
+    assert.matches("cannot read the credentials file", missing)
+  end)
+
+  describe("half a credential raises, naming what is missing", function()
+    it("in the environment", function()
+      assert.matches("HUAWEICLOUD_SDK_AK is set in the environment but HUAWEICLOUD_SDK_SK is missing",
+        child({ HUAWEICLOUD_SDK_AK = "ENVAK" }))
+      assert.matches("HUAWEICLOUD_SDK_SK is set in the environment but HUAWEICLOUD_SDK_AK is missing",
+        child({ HUAWEICLOUD_SDK_SK = "envsk" }))
+    end)
+
+    it("in the credentials file", function()
+      write(home .. "/.huaweicloud/credentials", "[global]\nak = FILEAK\n")
+      local out = child({})
+      assert.matches("ak is set in %[global%] of .* but sk is missing", out)
+      os.remove(home .. "/.huaweicloud/credentials")
+    end)
+
+    it("in the options", function()
+      assert.matches("ak is set but sk is missing",
+        child({}, ("{ endpoint = %q, ak = 'A' }"):format(emu.url)))
+      assert.matches("token and ak/sk are exclusive",
+        child({}, ("{ endpoint = %q, ak = 'A', sk = 'B', token = 'T' }"):format(emu.url)))
+      assert.matches("security_token and domain_id go with ak and sk",
+        child({}, ("{ endpoint = %q, token = 'T', domain_id = 'D' }"):format(emu.url)))
+    end)
+
+    it("and none at all names every source", function()
+      local out = child({})
+      assert.matches("no credentials", out)
+      assert.matches("HUAWEICLOUD_SDK_AK", out)
+      assert.matches("credentials", out)
+      assert.same({}, emu:log())
+    end)
+  end)
+
+  describe("region", function()
+    local scm = require("scm")
+
+    it("maps each known region to its endpoint", function()
+      for _, region in ipairs({ "cn-north-4", "ap-southeast-1", "my-kualalumpur-1" }) do
+        local req = scm.request({ region = region, token = "t" })
+        assert.equal("https://scm." .. region .. ".myhuaweicloud.com/v3/scm/certificates", req.url)
+      end
+      assert.equal("https://scm.ap-southeast-1.myhuaweicloud.com/v3/scm/certificates",
+        scm.request({ token = "t" }).url)
+    end)
+
+    it("raises for an unknown region, naming the known ones", function()
+      local ok, err = pcall(scm.request, { region = "eu-west-101", token = "t" })
+      assert.is_false(ok)
+      assert.matches("region must be one of cn%-north%-4, ap%-southeast%-1, my%-kualalumpur%-1", err)
+      assert.matches("HUAWEICLOUD_SDK_REGION_SCM_EU_WEST_101", err)
+    end)
+
+    it("takes the endpoint from HUAWEICLOUD_SDK_REGION_SCM_<ID>", function()
+      local out = child({ HUAWEICLOUD_SDK_REGION_SCM_CN_NORTH_4 = emu.url },
+        ("{ region = 'cn-north-4', token = %q }"):format(emu:config().token))
+      assert.equal("ok", out)
+      assert.equal(1, #emu:log())
+      -- also for a region the module does not know
+      out = child({ HUAWEICLOUD_SDK_REGION_SCM_EU_WEST_101 = emu.url },
+        ("{ region = 'eu-west-101', token = %q }"):format(emu:config().token))
+      assert.equal("ok", out)
+    end)
+  end)
+end)

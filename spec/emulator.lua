@@ -1,0 +1,121 @@
+-- Test support: drives the bundled SCM emulator through its control API.
+-- The module under test is never used here; control requests go through
+-- the curl command, so what the emulator logs is only what scm sent.
+local cjson = require("cjson")
+
+local M = {}
+
+local Emulator = {}
+Emulator.__index = Emulator
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function run(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  local ok, _, code = p:close()
+  if ok == true or code == 0 or (ok == 0) then return out end
+  error("command failed: " .. cmd .. "\n" .. out, 2)
+end
+
+local function tmpdir(name)
+  local base = os.getenv("SCM_TEST_TMP") or os.getenv("TMPDIR") or "/tmp"
+  return run("mktemp -d " .. quote(base .. "/" .. name .. ".XXXXXX")):gsub("%s+$", "")
+end
+
+-- One control request; returns the decoded JSON answer and the status.
+function Emulator:control(method, path, body)
+  local cmd = { "curl -sS --max-time 20 -X", method, "-w '\\n%{http_code}'" }
+  if self.cacert then cmd[#cmd + 1] = "--cacert " .. quote(self.cacert) end
+  local file
+  if body ~= nil then
+    file = os.tmpname()
+    local f = assert(io.open(file, "wb"))
+    f:write(type(body) == "string" and body or cjson.encode(body))
+    f:close()
+    cmd[#cmd + 1] = "-H 'Content-Type: application/json' --data-binary @" .. quote(file)
+  end
+  cmd[#cmd + 1] = quote(self.url .. "/_emulator/" .. path)
+  local out = run(table.concat(cmd, " "))
+  if file then os.remove(file) end
+  local text, status = out:match("^(.*)\n(%d+)$")
+  status = tonumber(status)
+  if not status or status >= 300 then
+    error(("emulator %s %s: %s"):format(method, path, out), 2)
+  end
+  return text ~= "" and cjson.decode(text) or nil, status
+end
+
+-- Back to the start-up data set with an empty log and no faults; settings
+-- given (certs, seed, token, latency_ms, now) replace the start-up ones.
+function Emulator:reset(settings)
+  return self:control("POST", "reset", settings or {})
+end
+
+function Emulator:config() return (self:control("GET", "config")) end
+function Emulator:log() return (self:control("GET", "log")) end
+function Emulator:clear_log() self:control("DELETE", "log") end
+function Emulator:faults(list) return self:control("POST", "faults", list) end
+function Emulator:delete(what) return (self:control("POST", "delete", what)) end
+function Emulator:certificates() return (self:control("GET", "certificates")) end
+function Emulator:put_certificates(list)
+  return self:control("PUT", "certificates", list)
+end
+
+-- Options for scm calls against this emulator, extra ones laid over.
+function Emulator:opts(extra)
+  local o = { endpoint = self.url, token = self:config().token }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+function Emulator:stop()
+  if self.dir then
+    run("emulator/scm-emulator stop --dir " .. quote(self.dir) .. " 2>&1")
+    run("rm -rf " .. quote(self.dir))
+    self.dir = nil
+  end
+end
+
+-- A private emulator; args is the start command's option string, cacert
+-- the CA that signed its TLS certificate, if it has one.
+function M.start(args, cacert)
+  local dir = tmpdir("scm-emulator")
+  local url = run("emulator/scm-emulator start --dir " .. quote(dir) .. " "
+    .. (args or "")):gsub("%s+$", "")
+  local e = setmetatable({ url = url, dir = dir, cacert = cacert }, Emulator)
+  return e
+end
+
+local shared
+-- The emulator `make check` started (SCM_EMULATOR_URL), or one started
+-- for this process and stopped when it exits.
+function M.shared()
+  if shared then return shared end
+  local url = os.getenv("SCM_EMULATOR_URL")
+  if url then
+    shared = setmetatable({ url = url }, Emulator)
+  else
+    shared = M.start()
+    -- stopped when the interpreter closes its state
+    local stop = function() shared:stop() end
+    local guard
+    if newproxy then -- Lua 5.1: only userdata are finalized
+      guard = newproxy(true)
+      getmetatable(guard).__gc = stop
+    else
+      guard = setmetatable({}, { __gc = stop })
+    end
+    M._guard = guard
+  end
+  return shared
+end
+
+-- Runs a shell command; returns its output (errors when it fails).
+M.run = run
+M.tmpdir = tmpdir
+M.quote = quote
+
+return M

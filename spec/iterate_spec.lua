@@ -1,0 +1,253 @@
+-- scm.each / scm.all: every certificate across pages, pages fetched side by
+-- side once total_count is known, in the server's order, each id once.
+local scm = require("scm")
+local emulator = require("emulator")
+
+describe("iteration", function()
+  local emu
+
+  setup(function() emu = emulator.shared() end)
+  before_each(function() emu:reset() end)
+
+  local function ids_of(list)
+    local ids = {}
+    for i, cert in ipairs(list) do ids[i] = cert.id end
+    return ids
+  end
+
+  local function each_ids(opts)
+    local ids = {}
+    for cert in scm.each(opts) do ids[#ids + 1] = cert.id end
+    return ids
+  end
+
+  -- The ids the server holds, in the order a single sequential walk
+  -- through its pages gives.
+  local function server_ids(extra)
+    local ids, offset = {}, 0
+    repeat
+      local page = assert(scm.list(emu:opts(setmetatable({ limit = 50, offset = offset },
+        { __index = extra }))))
+      for _, c in ipairs(page.certificates) do ids[#ids + 1] = c.id end
+      offset = offset + 50
+    until #page.certificates < 50 or offset >= page.total_count
+    return ids
+  end
+
+  local function requests(log)
+    local n = 0
+    for _, req in ipairs(log) do
+      if req.path == "/v3/scm/certificates" then n = n + 1 end
+    end
+    return n
+  end
+
+  it("gives the same ids in the same order at concurrency 1 and 16", function()
+    emu:reset({ certs = 500 })
+    local expected = server_ids()
+    assert.equal(500, #expected)
+    assert.same(expected, each_ids(emu:opts({ concurrency = 1 })))
+    assert.same(expected, each_ids(emu:opts({ concurrency = 16 })))
+    local all = assert(scm.all(emu:opts({ concurrency = 7 })))
+    assert.same(expected, ids_of(all))
+    assert.equal(500, all.total_count)
+  end)
+
+  for _, total in ipairs({ 0, 1, 49, 50, 51, 100, 123, 10000 }) do
+    it("lists every certificate of an account of " .. total, function()
+      emu:reset({ certs = total })
+      local certs = assert(scm.all(emu:opts({ concurrency = 8 })))
+      assert.equal(total, #certs)
+      assert.equal(total, certs.total_count)
+      local seen = {}
+      for _, c in ipairs(certs) do
+        assert.is_nil(seen[c.id], "duplicate " .. c.id)
+        seen[c.id] = true
+      end
+      -- one request per page, no more
+      assert.equal(math.max(1, math.ceil(total / 50)), requests(emu:log()))
+    end)
+  end
+
+  it("uses limit as the page size and offset as the start", function()
+    emu:reset({ certs = 95 })
+    local expected = server_ids()
+    emu:clear_log()
+    local ids = each_ids(emu:opts({ limit = 20, offset = 30, concurrency = 3 }))
+    assert.equal(65, #ids)
+    for i = 1, 65 do assert.equal(expected[30 + i], ids[i]) end
+    local offsets = {}
+    for _, req in ipairs(emu:log()) do
+      assert.equal("20", req.args.limit)
+      offsets[#offsets + 1] = tonumber(req.args.offset)
+    end
+    table.sort(offsets)
+    assert.same({ 30, 50, 70, 90 }, offsets)
+  end)
+
+  it("keeps the query options on every page", function()
+    local certs = assert(scm.all(emu:opts({ status = "ISSUED", sort_key = "certExpiredTime",
+      sort_dir = "ASC", limit = 10 })))
+    for i, c in ipairs(certs) do
+      assert.equal("ISSUED", c.status)
+      if i > 1 then assert.is_true(certs[i - 1].expire_time <= c.expire_time) end
+    end
+    for _, req in ipairs(emu:log()) do
+      assert.equal("ISSUED", req.args.status)
+      assert.equal("certExpiredTime", req.args.sort_key)
+    end
+  end)
+
+  it("fetches pages side by side over reused connections", function()
+    emu:reset({ certs = 1000, latency_ms = 50 })
+    assert(scm.all(emu:opts({ concurrency = 8 })))
+    local conns = {}
+    for _, req in ipairs(emu:log()) do conns[req.connection] = true end
+    local n = 0
+    for _ in pairs(conns) do n = n + 1 end
+    assert.is_true(n >= 2, "pages were not fetched in parallel")
+    assert.is_true(n <= 9, "connections were not reused: " .. n)
+  end)
+
+  describe("failures", function()
+    it("an error on page k: each raises the err, all returns nil, err", function()
+      emu:reset({ certs = 300 })
+      -- page 1 passes, page 2 (the first parallel one) fails
+      emu:faults({ { type = "status", count = 1 }, { type = "status", status = 500,
+        content_type = "application/json",
+        body = '{"error_code":"SCM.4001","error_msg":"internal"}' } })
+      local n = 0
+      local ok, err = pcall(function()
+        for _ in scm.each(emu:opts({ concurrency = 1, retries = 0 })) do n = n + 1 end
+      end)
+      assert.is_false(ok)
+      assert.is_table(err)
+      assert.equal("api", err.kind)
+      assert.equal(500, err.status)
+      assert.equal(50, n)
+
+      emu:reset({ certs = 300 })
+      emu:faults({ { type = "status", count = 1 }, { type = "reset", count = 3 } })
+      local certs, err2 = scm.all(emu:opts({ concurrency = 1, retries = 0 }))
+      assert.is_nil(certs)
+      assert.equal("network", err2.kind)
+    end)
+
+    it("never returns a silently shortened list", function()
+      emu:reset({ certs = 200 })
+      emu:faults({ { type = "status", count = 2 }, { type = "invalid_json" } })
+      local certs, err = scm.all(emu:opts({ concurrency = 1, retries = 0 }))
+      assert.is_nil(certs)
+      assert.equal("decode", err.kind)
+    end)
+  end)
+
+  describe("a list that changes while it is listed", function()
+    it("yields no id twice when records shift between pages", function()
+      emu:reset({ certs = 200 })
+      local ids, deleted = {}, false
+      for cert in scm.each(emu:opts({ concurrency = 1 })) do
+        ids[#ids + 1] = cert.id
+        if #ids == 10 and not deleted then
+          -- records before the next page's offset go: later pages shift
+          -- back, and the pages already in flight are unaffected
+          emu:delete({ count = 5 })
+          deleted = true
+        end
+      end
+      local seen = {}
+      for _, id in ipairs(ids) do
+        assert.is_nil(seen[id], "duplicate " .. id)
+        seen[id] = true
+      end
+    end)
+
+    it("yields no id twice when records are added in front", function()
+      emu:reset({ certs = 150, latency_ms = 20 })
+      local first = assert(scm.list(emu:opts({ limit = 50 }))).certificates
+      local ids = {}
+      local added = false
+      for cert in scm.each(emu:opts({ concurrency = 1 })) do
+        ids[#ids + 1] = cert.id
+        if not added then
+          -- the same records again, shifted: one new record in front
+          local all = emu:certificates()
+          table.insert(all, 1, { id = "scs9999999999999", name = "new", domain = "new.example.com",
+            status = "ISSUED", expire_time = "2031-01-01 00:00:00.0" })
+          emu:put_certificates(all)
+          added = true
+        end
+      end
+      local seen = {}
+      for _, id in ipairs(ids) do
+        assert.is_nil(seen[id], "duplicate " .. id)
+        seen[id] = true
+      end
+      assert.equal(first[1].id, ids[1])
+    end)
+
+    it("ends on the short page when total_count says more than there is", function()
+      emu:reset({ certs = 120 })
+      emu:faults({ { type = "status", status = 200, content_type = "application/json",
+        body = nil, total_count = 400 } })
+      -- a first page that claims 400: the third page (20 records) is short
+      local certs = assert(scm.all(emu:opts({ concurrency = 1 })))
+      assert.equal(120, #certs)
+    end)
+  end)
+
+  describe("stopping early", function()
+    it("a break leaves no request in flight", function()
+      emu:reset({ certs = 2000, latency_ms = 200 })
+      local n = 0
+      local iter, state, init, closing = scm.each(emu:opts({ concurrency = 4 }))
+      for _ in iter, state, init do
+        n = n + 1
+        if n == 60 then break end
+      end
+      -- on 5.4 the for loop's to-be-closed value does this; elsewhere __gc
+      getmetatable(closing).__close(closing)
+      local before = #emu:log()
+      local t0 = os.time()
+      while os.time() - t0 < 1 do end -- let anything still in flight land
+      local after = emu:log()
+      assert.equal(before, #after)
+      -- page 1, then at most 4 pages in flight
+      assert.is_true(#after <= 6, "requests: " .. #after)
+    end)
+
+    it("an iterator dropped mid-way is collected without harm", function()
+      emu:reset({ certs = 500 })
+      do
+        local iter, state = scm.each(emu:opts({ concurrency = 8 }))
+        iter(state)
+      end
+      collectgarbage()
+      collectgarbage()
+      assert(scm.list(emu:opts()))
+    end)
+  end)
+
+  describe("options", function()
+    it("concurrency must be an integer from 1 to 16", function()
+      for _, bad in ipairs({ 0, 17, 2.5, "4" }) do
+        local ok, err = pcall(scm.each, emu:opts({ concurrency = bad }))
+        assert.is_false(ok)
+        assert.truthy(err:find("concurrency must be an integer from 1 to 16", 1, true))
+      end
+      assert.same({}, emu:log())
+    end)
+
+    it("the client methods merge their defaults", function()
+      emu:reset({ certs = 60 })
+      local client = scm.new(emu:opts({ limit = 20, concurrency = 2 }))
+      local ids = {}
+      for cert in client:each() do ids[#ids + 1] = cert.id end
+      assert.equal(60, #ids)
+      local all = assert(client:all({ status = "ALL" }))
+      assert.equal(60, #all)
+      for _, req in ipairs(emu:log()) do assert.equal("20", req.args.limit) end
+      client:close()
+    end)
+  end)
+end)
