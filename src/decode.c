@@ -28,12 +28,15 @@ void scm_decode_init(lua_State *L)
 	lua_pop(L, 2);
 }
 
-/* Decodes s as JSON; pushes the value (returns 1) or the decoder's message
- * (returns 0). */
-static int decode_json(lua_State *L, const char *s, size_t len)
+/* Decodes the body as JSON; pushes the value (returns 1) or the decoder's
+ * message (returns 0). */
+static int decode_json(lua_State *L, const scm_response *r)
 {
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
-	lua_pushlstring(L, s, len);
+	if (r->body_index > 0)
+		lua_pushvalue(L, r->body_index); /* no copy of a Lua string */
+	else
+		lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
 	return lua_pcall(L, 1, 1, 0) == 0;
 }
 
@@ -137,7 +140,7 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 			 r->location[0] ? " to " : "", r->location);
 		return fail(L, "http", r, NULL, 0, msg, o);
 	}
-	if (r->body.len > 0 && decode_json(L, r->body.data, r->body.len) &&
+	if (r->body.len > 0 && decode_json(L, r) &&
 	    lua_type(L, -1) == LUA_TTABLE) {
 		/* {"error_code": ..., "error_msg": ...}, or the gateway's
 		 * {"error": {"code": ..., "message": ...}} */
@@ -232,7 +235,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		return transport_failure(L, t, o);
 	if (r->status < 200 || r->status > 299)
 		return http_failure(L, t, o);
-	if (!decode_json(L, r->body.data ? r->body.data : "", r->body.len)) {
+	if (!decode_json(L, r)) {
 		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
 			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
 		lua_pop(L, 1);

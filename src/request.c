@@ -108,3 +108,65 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	scm_transfer_free(&t);
 	return 1;
 }
+
+/* Copies the value of header name (any case) from the table at idx. */
+static void header_field(lua_State *L, int idx, const char *name, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+			const char *k = lua_tostring(L, -2);
+			size_t i;
+			for (i = 0; k[i] != '\0' && name[i] != '\0'; i++)
+				if ((k[i] | 0x20) != (name[i] | 0x20))
+					break;
+			if (k[i] == '\0' && name[i] == '\0') {
+				size_t len;
+				const char *v = lua_tolstring(L, -1, &len);
+				if (len >= size)
+					len = size - 1;
+				memcpy(out, v, len);
+				out[len] = '\0';
+			}
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* scm.decode(status, body[, headers[, opts]]): what scm.list returns for
+ * that response: the page, or nil and an err. headers (name -> value)
+ * give the request id, Location and Content-Type; opts name the secrets
+ * that must not appear in an err. Nothing is sent. */
+int scm_l_decode(lua_State *L)
+{
+	scm_transfer t;
+	scm_opts o;
+	lua_Integer status;
+	size_t len;
+	const char *body;
+	int n;
+
+	if (!scm_tointeger(L, 1, &status) || status < 100 || status > 999)
+		return luaL_argerror(L, 1, "status must be an HTTP status code");
+	body = luaL_checklstring(L, 2, &len);
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	memset(&o, 0, sizeof o);
+	scm_opts_read(L, 4, 4, &o);
+	memset(&t, 0, sizeof t);
+	t.res.status = (long)status;
+	t.res.declared = -1;
+	t.max_body = (size_t)-1;
+	header_field(L, 3, "X-Request-Id", t.res.request_id, sizeof t.res.request_id);
+	header_field(L, 3, "Location", t.res.location, sizeof t.res.location);
+	header_field(L, 3, "Content-Type", t.res.content_type, sizeof t.res.content_type);
+	/* The body is read in place: decoding copies what it keeps. */
+	t.res.body.data = (char *)body;
+	t.res.body.len = len;
+	t.res.body_index = 2;
+	n = scm_push_result(L, &t, &o, 1);
+	return n;
+}

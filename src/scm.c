@@ -133,6 +133,7 @@ static const luaL_Reg functions[] = {
 	{"new", scm_new},
 	{"sign", scm_l_sign},
 	{"request", scm_request_fn},
+	{"decode", scm_l_decode},
 	{NULL, NULL}};
 
 LUALIB_API int luaopen_scm(lua_State *L);

@@ -119,6 +119,7 @@ typedef struct scm_response {
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
 	scm_buf body;
+	int body_index; /* > 0: the body is also this Lua string on the stack */
 } scm_response;
 
 typedef struct scm_transfer {
