@@ -6,6 +6,7 @@
 #   make memcheck        the spec suite under valgrind
 #   make asan            the spec suite with ASan+UBSan
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make bench           benchmarks, written to bench/RESULTS.md
 #   make demo            the same set-up, then examples/list.lua
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -38,7 +39,7 @@ HEADERS = $(wildcard src/*.h)
 OBJS    = $(SRCS:src/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/scm.so
 
-.PHONY: all check memcheck asan fuzz demo deps install uninstall clean
+.PHONY: all check memcheck asan fuzz bench demo deps install uninstall clean
 
 all: $(MODULE)
 
@@ -112,6 +113,13 @@ fuzz:
 		grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|==[0-9]+==)" build/fuzz/$$t.log; \
 		if [ $$rc -ne 0 ]; then tail -40 build/fuzz/$$t.log; exit 1; fi; \
 	done
+
+# Listing 10,000 certificates every way, side by side: bench/RESULTS.md.
+BENCH_RUNS ?= 5
+bench:
+	@EXTRA_PKGS="lua-socket jq time" sh scripts/deps $(LUA)
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) $(LUA) bench/run.lua $(BUILD) $(BENCH_RUNS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
