@@ -9,8 +9,6 @@
 #include "client.h"
 #include "iterate.h"
 
-#define DEFAULT_PAGE_SIZE 50
-#define DEFAULT_CONCURRENCY 4
 #define MAX_CONCURRENCY 16
 /* Slots of the iterator's user value table. */
 enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
@@ -371,11 +369,11 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	lua_rawseti(L, -2, UV_OPTS);
 	scm_setuservalue(L, -2);
 
-	it->limit = scm_opt_int(&it->o, SCM_OPT_LIMIT, DEFAULT_PAGE_SIZE);
+	it->limit = scm_opt_int(&it->o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE);
 	it->o.v[SCM_OPT_LIMIT].set = 1;
 	it->o.v[SCM_OPT_LIMIT].i = it->limit;
 	it->next_offset = scm_opt_int(&it->o, SCM_OPT_OFFSET, 0);
-	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, DEFAULT_CONCURRENCY);
+	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
 	it->retries = scm_opt_retries(&it->o);
 	it->total = -1;
 	it->multi = curl_multi_init();

@@ -10,6 +10,9 @@ static const char *field(lua_State *L, int idx, const char *name, int required,
 			 size_t *len)
 {
 	const char *s;
+	size_t ignored;
+	if (len == NULL)
+		len = &ignored;
 	lua_getfield(L, idx, name);
 	if (lua_isnil(L, -1) && !required) {
 		lua_pop(L, 1);
@@ -105,6 +108,28 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 		lua_rawset(L, -3);
 	}
 	lua_setfield(L, -2, "headers");
+	/* how to send it, with every default filled in */
+	lua_pushnumber(L, o.v[SCM_OPT_TIMEOUT].set ? o.v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT);
+	lua_setfield(L, -2, "timeout");
+	lua_pushnumber(L, o.v[SCM_OPT_CONNECT_TIMEOUT].set ? o.v[SCM_OPT_CONNECT_TIMEOUT].n
+							   : SCM_DEFAULT_CONNECT_TIMEOUT);
+	lua_setfield(L, -2, "connect_timeout");
+	lua_pushinteger(L, scm_opt_retries(&o));
+	lua_setfield(L, -2, "retries");
+	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY));
+	lua_setfield(L, -2, "max_body");
+	lua_pushboolean(L, (int)scm_opt_int(&o, SCM_OPT_VERIFY, 1));
+	lua_setfield(L, -2, "verify");
+	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
+	lua_setfield(L, -2, "concurrency");
+	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE));
+	lua_setfield(L, -2, "limit");
+	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_OFFSET, 0));
+	lua_setfield(L, -2, "offset");
+	if (o.v[SCM_OPT_CAFILE].set) {
+		lua_pushlstring(L, o.v[SCM_OPT_CAFILE].s, o.v[SCM_OPT_CAFILE].len);
+		lua_setfield(L, -2, "cafile");
+	}
 	scm_transfer_free(&t);
 	return 1;
 }
@@ -169,4 +194,40 @@ int scm_l_decode(lua_State *L)
 	t.res.body_index = 2;
 	n = scm_push_result(L, &t, &o, 1);
 	return n;
+}
+
+/* scm.error{kind=, message=, status=, code=, request_id=}[, opts]: an err
+ * like the ones scm.list returns (one line, secrets in opts removed), for
+ * callers that do the I/O themselves. */
+int scm_l_error(lua_State *L)
+{
+	static const char *const KINDS[] = {"api", "http", "timeout", "network",
+					    "tls", "decode", NULL};
+	scm_opts o;
+	const char *kind, *code, *message, *request_id;
+	size_t code_len = 0;
+	lua_Integer status = 0, attempts = 1;
+	int k;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	memset(&o, 0, sizeof o);
+	scm_opts_read(L, 2, 2, &o);
+	kind = field(L, 1, "kind", 1, NULL);
+	for (k = 0; KINDS[k] != NULL && strcmp(KINDS[k], kind) != 0; k++)
+		;
+	luaL_argcheck(L, KINDS[k] != NULL, 1,
+		      "kind must be one of api, http, timeout, network, tls, decode");
+	message = field(L, 1, "message", 1, NULL);
+	code = field(L, 1, "code", 0, &code_len);
+	request_id = field(L, 1, "request_id", 0, NULL);
+	lua_getfield(L, 1, "status");
+	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &status), 1,
+		      "status must be an integer");
+	lua_getfield(L, 1, "attempts");
+	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &attempts), 1,
+		      "attempts must be an integer");
+	lua_pop(L, 2);
+	scm_push_error(L, kind, (long)status, code, code_len, message, request_id, &o);
+	scm_error_attempts(L, (int)attempts);
+	return 1;
 }

@@ -5,6 +5,7 @@
 
 int scm_l_sign(lua_State *L);
 int scm_l_decode(lua_State *L);
+int scm_l_error(lua_State *L);
 /* scm.request / client:request: the request that list would send. */
 int scm_l_request(lua_State *L, int client, int opts, int arg);
 

@@ -134,6 +134,7 @@ static const luaL_Reg functions[] = {
 	{"sign", scm_l_sign},
 	{"request", scm_request_fn},
 	{"decode", scm_l_decode},
+	{"error", scm_l_error},
 	{NULL, NULL}};
 
 LUALIB_API int luaopen_scm(lua_State *L);

@@ -11,6 +11,11 @@
 #define SCM_VERSION "0.1.0"
 #define SCM_PATH "/v3/scm/certificates"
 #define SCM_DEFAULT_RETRIES 2
+#define SCM_DEFAULT_TIMEOUT 30.0
+#define SCM_DEFAULT_CONNECT_TIMEOUT 10.0
+#define SCM_DEFAULT_MAX_BODY (8 * 1024 * 1024)
+#define SCM_DEFAULT_PAGE_SIZE 50
+#define SCM_DEFAULT_CONCURRENCY 4
 
 /* Metatable names. */
 #define SCM_CLIENT_MT "scm.client"

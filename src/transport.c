@@ -10,9 +10,6 @@
 #include "scm.h"
 #include "sign.h"
 
-#define DEFAULT_MAX_BODY (8 * 1024 * 1024)
-#define DEFAULT_TIMEOUT 30.0
-#define DEFAULT_CONNECT_TIMEOUT 10.0
 /* A response buffer larger than this is not kept between calls. */
 #define KEEP_BUFFER (1024 * 1024)
 
@@ -220,7 +217,7 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	 * connections across the reset. */
 	curl_easy_reset(e);
 
-	t->max_body = (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, DEFAULT_MAX_BODY);
+	t->max_body = (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY);
 	t->url.len = 0;
 	base = scm_opts_base(o, &base_len);
 	if (scm_buf_add(&t->url, base, base_len) != 0 ||
@@ -258,9 +255,9 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, millis(o, SCM_OPT_TIMEOUT, DEFAULT_TIMEOUT));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, millis(o, SCM_OPT_TIMEOUT, SCM_DEFAULT_TIMEOUT));
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			 millis(o, SCM_OPT_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT));
+			 millis(o, SCM_OPT_CONNECT_TIMEOUT, SCM_DEFAULT_CONNECT_TIMEOUT));
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);

@@ -1,0 +1,296 @@
+-- scm.resty: the OpenResty path, on a real nginx with Debian's Lua module,
+-- against the emulator: the same results and errors as the libcurl path,
+-- and a worker that keeps answering while a listing is in flight.
+local scm = require("scm")
+local cjson = require("cjson")
+local emulator = require("emulator")
+
+local REPO = emulator.run("pwd"):gsub("%s+$", "")
+
+-- A private nginx serving test handlers: POST /t/<call> with the options
+-- as JSON; the answer is what the call gave, as JSON.
+local CONF = [[
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+@USER@
+worker_processes 1;
+pid @DIR@/nginx.pid;
+error_log @DIR@/error.log warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path @DIR@/body;
+  proxy_temp_path @DIR@/proxy;
+  fastcgi_temp_path @DIR@/fastcgi;
+  uwsgi_temp_path @DIR@/uwsgi;
+  scgi_temp_path @DIR@/scgi;
+  lua_package_path "@REPO@/lua/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
+  lua_package_cpath "@REPO@/build/luajit/?.so;;";
+  server {
+    listen 127.0.0.1:@PORT@;
+    location = /ping { content_by_lua_block { ngx.say("pong") } }
+    location ~ ^/t/(list|all|each)$ {
+      client_body_buffer_size 64k;
+      content_by_lua_block {
+        local cjson = require("cjson")
+        local resty = require("scm.resty")
+        ngx.req.read_body()
+        local opts = cjson.decode(ngx.req.get_body_data())
+        local call = ngx.var[1]
+        local function err_table(err)
+          return { kind = err.kind, status = err.status, code = err.code, message = err.message,
+            request_id = err.request_id, attempts = err.attempts, text = tostring(err) }
+        end
+        local function ids(list)
+          local t = {}
+          for i, c in ipairs(list) do t[i] = c.id end
+          return t
+        end
+        local out
+        local ok, raised = pcall(function()
+          if call == "list" then
+            local page, err = resty.list(opts)
+            out = page and { ids = ids(page.certificates), total_count = page.total_count,
+              request_id = page.request_id, first = page.certificates[1] } or { err = err_table(err) }
+          elseif call == "all" then
+            local certs, err = resty.all(opts)
+            out = certs and { ids = ids(certs), total_count = certs.total_count } or { err = err_table(err) }
+          else
+            local list = {}
+            local eok, eerr = pcall(function()
+              for cert in resty.each(opts) do list[#list + 1] = cert.id end
+            end)
+            out = eok and { ids = list } or { err = type(eerr) == "table" and err_table(eerr)
+              or { raised = tostring(eerr) } }
+          end
+        end)
+        if not ok then out = { raised = tostring(raised) } end
+        ngx.header.content_type = "application/json"
+        ngx.say(cjson.encode(out))
+      }
+    }
+  }
+}
+]]
+
+describe("OpenResty path (scm.resty)", function()
+  local emu, dir, port, base
+
+  local function start_nginx()
+    dir = emulator.tmpdir("scm-resty")
+    for _ = 1, 20 do
+      port = math.random(20000, 60000)
+      local conf = CONF:gsub("@(%u+)@", {
+        DIR = dir, REPO = REPO, PORT = tostring(port),
+        USER = emulator.run("id -u"):match("^0") and "user root;" or "",
+      })
+      local f = assert(io.open(dir .. "/nginx.conf", "w"))
+      f:write(conf)
+      f:close()
+      local ok = os.execute(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(
+        emulator.quote(dir), emulator.quote(dir), emulator.quote(dir)))
+      if ok == true or ok == 0 then
+        base = "http://127.0.0.1:" .. port
+        for _ = 1, 50 do
+          if os.execute("curl -sf " .. base .. "/ping >/dev/null 2>&1") then return end
+          emulator.run("sleep 0.1")
+        end
+      end
+    end
+    error("nginx did not start: " .. emulator.run("cat " .. dir .. "/error.log"))
+  end
+
+  setup(function()
+    math.randomseed(os.time())
+    if not io.open(REPO .. "/build/luajit/scm.so") then
+      emulator.run("make --no-print-directory LUA=luajit all 2>&1")
+    end
+    emu = emulator.shared()
+    start_nginx()
+  end)
+
+  teardown(function()
+    if dir then
+      local pid = emulator.run("cat " .. dir .. "/nginx.pid 2>/dev/null || true"):match("%d+")
+      os.execute(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit 2>/dev/null"):format(dir, dir, dir))
+      for _ = 1, 50 do
+        if not pid or not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        emulator.run("sleep 0.1")
+      end
+      emulator.run("rm -rf " .. emulator.quote(dir))
+    end
+  end)
+
+  before_each(function() emu:reset() end)
+
+  local function call(name, extra)
+    local body = cjson.encode(emu:opts(extra))
+    local file = os.tmpname()
+    local f = assert(io.open(file, "w"))
+    f:write(body)
+    f:close()
+    local out = emulator.run(("curl -sS --max-time 60 --data-binary @%s %s/t/%s"):format(file, base, name))
+    os.remove(file)
+    return cjson.decode(out)
+  end
+
+  local function ids_of(list)
+    local t = {}
+    for i, c in ipairs(list) do t[i] = c.id end
+    return t
+  end
+
+  it("lists one page like scm.list", function()
+    local got = call("list", { limit = 20, offset = 40, status = "ISSUED" })
+    local page = assert(scm.list(emu:opts({ limit = 20, offset = 40, status = "ISSUED" })))
+    assert.same(ids_of(page.certificates), got.ids)
+    assert.equal(page.total_count, got.total_count)
+    assert.is_string(got.request_id)
+    assert.same(page.certificates[1], got.first)
+  end)
+
+  for _, total in ipairs({ 0, 1, 50, 123, 1000 }) do
+    it("lists every certificate like scm.all, for " .. total, function()
+      emu:reset({ certs = total })
+      local expected = assert(scm.all(emu:opts({ concurrency = 4 })))
+      for _, c in ipairs({ 1, 8 }) do
+        local got = call("all", { concurrency = c })
+        assert.same(ids_of(expected), got.ids or {})
+        assert.equal(expected.total_count, got.total_count)
+      end
+      local each = call("each", { concurrency = 4, sort_key = "certExpiredTime" })
+      local sorted = assert(scm.all(emu:opts({ sort_key = "certExpiredTime" })))
+      assert.same(ids_of(sorted), each.ids or {})
+    end)
+  end
+
+  it("fetches the pages of a listing side by side", function()
+    emu:reset({ certs = 500, latency_ms = 100 })
+    local got = call("all", { concurrency = 8 })
+    assert.equal(500, #got.ids)
+    local log = emu:log()
+    -- some request started before the one before it had been answered
+    local overlapped = false
+    for i = 2, #log do
+      if log[i].time < log[i - 1].time + 0.09 then overlapped = true end
+    end
+    assert.is_true(overlapped)
+  end)
+
+  describe("errors come back as err tables", function()
+    it("api: a wrong token", function()
+      local got = call("list", { token = "wrong-token-wrong-token-wrong-token" })
+      assert.same({ "api", 401, "SCM.1000" }, { got.err.kind, got.err.status, got.err.code })
+      assert.is_string(got.err.request_id)
+      assert.matches("^scm: api error 401 SCM%.1000", got.err.text)
+    end)
+
+    it("http: an HTML 502, after the retries", function()
+      emu:faults({ { type = "status", status = 502, body = "<html>bad gateway</html>", count = 3 } })
+      local got = call("list", { retries = 2 })
+      assert.same({ "http", 502, 3 }, { got.err.kind, got.err.status, got.err.attempts })
+    end)
+
+    it("retries a 503, then gives the page", function()
+      emu:faults({ { type = "status", status = 503, body = "busy" } })
+      local got = call("list", {})
+      assert.equal(123, got.total_count)
+      assert.equal(2, #emu:log())
+    end)
+
+    it("decode: invalid JSON, and a body over max_body", function()
+      emu:faults({ { type = "invalid_json" } })
+      assert.equal("decode", call("list", {}).err.kind)
+      emu:faults({ { type = "huge", bytes = 3000000 } })
+      local got = call("list", { max_body = 100000 })
+      assert.equal("decode", got.err.kind)
+      assert.matches("max_body", got.err.message)
+    end)
+
+    it("timeout: a response slower than timeout", function()
+      emu:faults({ { type = "delay", ms = 5000 } })
+      local got = call("list", { timeout = 0.5, retries = 0 })
+      assert.equal("timeout", got.err.kind)
+    end)
+
+    it("network: a closed port", function()
+      local got = call("list", { endpoint = "http://127.0.0.1:1", retries = 0 })
+      assert.equal("network", got.err.kind)
+      assert.is_nil(got.err.status)
+    end)
+
+    it("a failing page of a listing fails the listing", function()
+      emu:reset({ certs = 300 })
+      emu:faults({ { type = "pass" }, { type = "status", status = 500, count = 10,
+        body = '{"error_code":"SCM.4001","error_msg":"internal"}', content_type = "application/json" } })
+      local got = call("all", { concurrency = 1, retries = 0 })
+      assert.same({ "api", 500 }, { got.err.kind, got.err.status })
+      got = call("each", { concurrency = 1, retries = 0 })
+      assert.equal("api", got.err.kind)
+    end)
+
+    it("a secret never appears in them", function()
+      local secret = "s3cr3t-token-s3cr3t-token-s3cr3t-token-0002"
+      emu:reset({ token = secret })
+      emu:faults({ { type = "status", status = 401, content_type = "application/json",
+        body = '{"error_code":"SCM.1000","error_msg":"bad token ' .. secret .. '"}' } })
+      local got = call("list", { token = secret })
+      assert.equal("api", got.err.kind)
+      assert.falsy(got.err.text:find(secret, 1, true))
+    end)
+
+    it("a programmer error raises, as on the libcurl path", function()
+      local got = call("list", { limit = 30 })
+      assert.matches("limit must be 10, 20 or 50 %(got 30%)", got.raised)
+      assert.same({}, emu:log())
+    end)
+  end)
+
+  it("keeps the worker answering while a listing is in flight", function()
+    emu:reset({ certs = 200, latency_ms = 1000 })
+    local body = os.tmpname()
+    local f = assert(io.open(body, "w"))
+    f:write(cjson.encode(emu:opts({ concurrency = 2 })))
+    f:close()
+    -- a listing of 4 pages at 1 s each, in the background
+    local bg = io.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
+    emulator.run("sleep 0.3")
+    -- the same single worker answers meanwhile
+    local times = {}
+    for i = 1, 5 do
+      times[i] = tonumber(emulator.run(("curl -s -o /dev/null -w '%%{time_total}' %s/ping"):format(base)))
+    end
+    local listed = cjson.decode(bg:read("*a"))
+    bg:close()
+    os.remove(body)
+    assert.equal(200, #listed.ids)
+    for _, t in ipairs(times) do assert.is_true(t < 0.1, ("ping took %.3f s"):format(t)) end
+    -- and the listing really was in flight then: its pages took seconds
+    local log = emu:log()
+    assert.is_true(log[#log].time - log[1].time >= 1)
+  end)
+
+  it("the example configuration serves /certs and logs expiring certificates", function()
+    emu:reset({ certs = 300 })
+    local edir = emulator.tmpdir("scm-example")
+    local eport = math.random(20000, 60000)
+    local env = ("SCM_ENDPOINT=%s SCM_TOKEN=%s EXPIRY_DAYS=30"):format(emu.url, emu:config().token)
+    emulator.run(("%s examples/openresty/run start %s %d 2>&1"):format(env, edir, eport))
+    local ok, err = pcall(function()
+      local out
+      for _ = 1, 50 do
+        out = io.popen(("curl -s http://127.0.0.1:%d/certs"):format(eport)):read("*a")
+        if out ~= "" then break end
+        emulator.run("sleep 0.1")
+      end
+      local got = cjson.decode(out)
+      local expected = assert(scm.all(emu:opts({ sort_key = "certExpiredTime", sort_dir = "ASC" })))
+      assert.equal(300, got.total_count)
+      assert.same(ids_of(expected), ids_of(got.certificates))
+      local log = emulator.run("cat " .. edir .. "/error.log")
+      assert.matches("scm expiry check: %d+ of 300 certificates expire within 30 days", log)
+    end)
+    emulator.run(("examples/openresty/run stop %s; rm -rf %s"):format(edir, edir))
+    assert(ok, err)
+  end)
+end)
