@@ -125,12 +125,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) MODULE_DIR=$(BUILD) sh scripts/demo
 
+LUA_LDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
+BINDIR   ?= $(PREFIX)/bin
 install: $(MODULE)
-	install -d $(DESTDIR)$(LUA_CDIR)
+	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm $(DESTDIR)$(BINDIR)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/scm.so
+	install -m 0644 lua/scm/resty.lua $(DESTDIR)$(LUA_LDIR)/scm/resty.lua
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
+	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
 
 uninstall:
-	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so
+	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(LUA_LDIR)/scm/resty.lua \
+		$(DESTDIR)$(BINDIR)/scm-certs
 
 clean:
 	rm -rf build src/*.o scm.so

@@ -10,3 +10,8 @@ external_deps_subdirs = {
    include = "include/x86_64-linux-gnu",
    lib = { "lib/x86_64-linux-gnu", "lib" },
 }
+-- OpenSSL's headers are not multiarch: name its directories outright.
+variables = {
+   OPENSSL_INCDIR = "/usr/include",
+   OPENSSL_LIBDIR = "/usr/lib/x86_64-linux-gnu",
+}

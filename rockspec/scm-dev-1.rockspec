@@ -25,7 +25,11 @@ external_dependencies = {
 }
 build = {
    type = "builtin",
+   install = {
+      bin = { ["scm-certs"] = "bin/scm-certs" },
+   },
    modules = {
+      ["scm.resty"] = "lua/scm/resty.lua",
       scm = {
          sources = {
             "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
