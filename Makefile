@@ -7,6 +7,7 @@
 #   make asan            the spec suite with ASan+UBSan
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make bench           benchmarks, written to bench/RESULTS.md
+#   make lint            luacheck, cppcheck, gcc -fanalyzer, luarocks lint
 #   make demo            the same set-up, then examples/list.lua
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -39,7 +40,7 @@ HEADERS = $(wildcard src/*.h)
 OBJS    = $(SRCS:src/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/scm.so
 
-.PHONY: all check memcheck asan fuzz bench demo deps install uninstall clean
+.PHONY: all check memcheck asan fuzz bench lint demo deps install uninstall clean
 
 all: $(MODULE)
 
@@ -120,6 +121,19 @@ bench:
 	@EXTRA_PKGS="lua-socket jq time" sh scripts/deps $(LUA)
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) $(LUA) bench/run.lua $(BUILD) $(BENCH_RUNS)
+
+# Static checks: luacheck for all Lua, cppcheck and gcc's analyzer for the
+# C, luarocks lint for the rockspec. Any warning fails.
+lint:
+	@EXTRA_PKGS="lua-check cppcheck luarocks" sh scripts/deps $(LUA)
+	luacheck --no-color --quiet .
+	cppcheck --quiet --enable=warning,style,performance,portability --std=c99 \
+		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem -I src src
+	@for f in $(SRCS); do \
+		$(CC) -fanalyzer -Werror $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) -c -o /dev/null $$f || exit 1; \
+	done; echo "gcc -fanalyzer: clean"
+	LUAROCKS_CONFIG=luarocks/config.lua luarocks --lua-version=5.4 lint rockspec/scm-dev-1.rockspec
+	@echo "lint: clean"
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -5,7 +5,8 @@ local http = require("socket.http")
 local ltn12 = require("ltn12")
 local cjson = require("cjson")
 local url, token = arg[1], arg[2]
-local n, offset, total = 0, 0, nil
+local n, offset = 0, 0
+local total
 repeat
   local chunks = {}
   local _, code = http.request({

@@ -67,7 +67,8 @@ static int from_environment(lua_State *L, int arg, scm_opts *o)
 		value[k] = getenv(ENV_NAMES[k]);
 		if (value[k] != NULL && value[k][0] == '\0')
 			value[k] = NULL;
-		any |= value[k] != NULL && k < 2;
+		if (k < 2 && value[k] != NULL)
+			any = 1; /* ak or sk: the environment names credentials */
 	}
 	if (!any)
 		return 0;

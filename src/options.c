@@ -209,11 +209,10 @@ static size_t distance(const char *a, const char *b)
 	for (j = 0; j <= lb; j++)
 		row[j] = j;
 	for (i = 1; i <= la; i++) {
-		size_t diag = row[0], up;
+		size_t diag = row[0];
 		row[0] = i;
 		for (j = 1; j <= lb; j++) {
-			size_t best;
-			up = row[j];
+			size_t best, up = row[j];
 			best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
 			if (up + 1 < best)
 				best = up + 1;
@@ -338,8 +337,10 @@ void scm_opts_read(lua_State *L, int idx, int arg, scm_opts *o)
 				"option names must be strings (got a %s key)",
 				luaL_typename(L, -2)));
 		id = find_option(lua_tostring(L, -2));
-		if (id < 0)
-			unknown(L, arg, lua_tostring(L, -2));
+		if (id < 0) {
+			unknown(L, arg, lua_tostring(L, -2)); /* raises */
+			return;
+		}
 		/* The string stays reachable from the table at idx. */
 		read_value(L, arg, id, &o->v[id]);
 		lua_pop(L, 1);
@@ -386,8 +387,9 @@ static int is_loopback(const char *host)
 		memcpy(plain, host + 1, len - 2);
 		plain[len - 2] = '\0';
 		/* a zone id ("%eth0") is not part of the address */
-		if (strchr(plain, '%') != NULL)
-			*strchr(plain, '%') = '\0';
+		char *zone = strchr(plain, '%');
+		if (zone != NULL)
+			*zone = '\0';
 		if (inet_pton(AF_INET6, plain, addr) == 1) {
 			static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0,
 							      0, 0, 0, 0, 0, 0, 0, 1};
@@ -407,9 +409,6 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	     *user = NULL;
 	const char *problem = NULL;
 	size_t i;
-	char buf[96];
-	int http = 0;
-
 	const char *base = scm_opts_base(o, &i);
 	for (i = 0; i < o->base_len; i++) {
 		unsigned char c = (unsigned char)base[i];
@@ -419,14 +418,17 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 		}
 	}
 	u = curl_url();
-	if (u == NULL)
-		luaL_error(L, "out of memory");
+	if (u == NULL) {
+		luaL_error(L, "out of memory"); /* raises */
+		return;
+	}
 	if (problem == NULL) {
 		char *copy = malloc(o->base_len + 1);
 		CURLUcode rc;
 		if (copy == NULL) {
 			curl_url_cleanup(u);
-			luaL_error(L, "out of memory");
+			luaL_error(L, "out of memory"); /* raises */
+			return;
 		}
 		memcpy(copy, base, o->base_len);
 		copy[o->base_len] = '\0';
@@ -438,7 +440,7 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 			problem = "must be an http:// or https:// URL";
 	}
 	if (problem == NULL) {
-		http = strcmp(scheme, "http") == 0;
+		int http = strcmp(scheme, "http") == 0;
 		if (!http && strcmp(scheme, "https") != 0)
 			problem = "must be an http:// or https:// URL";
 		else if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
@@ -459,6 +461,7 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	curl_free(user);
 	curl_url_cleanup(u);
 	if (problem != NULL) {
+		char buf[96];
 		quote(buf, sizeof buf, shown, strlen(shown));
 		luaL_argerror(L, arg, lua_pushfstring(L, "%s %s (got %s)", what,
 						     problem, buf));

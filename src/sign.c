@@ -304,12 +304,13 @@ int scm_url_host(const char *url, char *out, size_t size)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL;
-	int rc = -1, n;
+	int rc = -1;
 	if (u == NULL)
 		return -1;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 		/* as libcurl sends it: the port only when not the scheme's own */
+		int n;
 		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
 			n = snprintf(out, size, "%s:%s", host, port);
 		else

@@ -11,7 +11,7 @@ local tcp = ngx.socket.tcp
 local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
 local now, sleep, random = ngx.now, ngx.sleep, math.random
 local floor, min, max = math.floor, math.min, math.max
-local concat, insert = table.concat, table.insert
+local concat = table.concat
 
 local M = { _VERSION = scm._VERSION }
 

@@ -1,0 +1,53 @@
+-- Lists the certificates of an account, soonest expiry first.
+--
+--   SCM_TOKEN=<IAM token> lua5.4 examples/list.lua           (region ap-southeast-1)
+--   SCM_REGION=cn-north-4 SCM_TOKEN=... lua5.4 examples/list.lua
+--   SCM_ENDPOINT=http://127.0.0.1:8080 SCM_TOKEN=... lua5.4 examples/list.lua
+local scm = require("scm")
+
+local token = os.getenv("SCM_TOKEN")
+if not token then
+  io.stderr:write("set SCM_TOKEN (and SCM_ENDPOINT or SCM_REGION)\n")
+  os.exit(2)
+end
+
+local client = scm.new({
+  token = token,
+  endpoint = os.getenv("SCM_ENDPOINT"),
+  region = os.getenv("SCM_REGION"),
+})
+
+-- Page through the list: offset counts the records to skip.
+local certs, offset = {}, 0
+local total
+repeat
+  local page, err = client:list({ limit = 50, offset = offset,
+    sort_key = "certExpiredTime", sort_dir = "ASC" })
+  if not page then
+    io.stderr:write(tostring(err), "\n")
+    os.exit(1)
+  end
+  for _, cert in ipairs(page.certificates) do certs[#certs + 1] = cert end
+  total = page.total_count
+  offset = offset + 50
+until #page.certificates < 50 or offset >= total
+
+-- Days from now until "YYYY-MM-DD HH:MM:SS.0" (taken as UTC).
+local function days_left(expire_time)
+  local y, m, d, hh, mm, ss = (expire_time or ""):match("(%d+)-(%d+)-(%d+) (%d+):(%d+):(%d+)")
+  if not y then return nil end
+  local t = os.time({ year = y, month = m, day = d, hour = hh, min = mm, sec = ss })
+  local utc_offset = os.time() - os.time(os.date("!*t"))
+  return math.floor((t + utc_offset - os.time()) / 86400)
+end
+
+local row = "%-16s  %-32s  %-10s  %-19s  %5s\n"
+io.write(row:format("ID", "DOMAIN", "STATUS", "EXPIRES (UTC)", "DAYS"))
+for _, cert in ipairs(certs) do
+  local domain = cert.domain or ""
+  if #domain > 32 then domain = domain:sub(1, 29) .. "..." end
+  io.write(row:format(cert.id, domain, cert.status or "",
+    (cert.expire_time or ""):sub(1, 19), tostring(days_left(cert.expire_time) or "?")))
+end
+io.write(("%d certificates\n"):format(#certs))
+client:close()
