@@ -17,7 +17,7 @@ describe("scm-certs", function()
     local err_file = os.tmpname()
     local cmd = ("env LUA_CPATH=%s %s %s bin/scm-certs %s 2>%s; echo \"@@$?\""):format(
       emulator.quote(package.cpath), env or "", LUA, args, err_file)
-    local out = emulator.run(cmd)
+    local out = emulator.run(cmd, true)
     local f = assert(io.open(err_file))
     local stderr = f:read("*a")
     f:close()

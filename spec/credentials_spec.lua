@@ -26,13 +26,18 @@ describe("credentials", function()
   -- what it printed: "ok" or the error raised.
   local function child(env, opts_source)
     local assignments = { "HOME=" .. emulator.quote(home) }
+    -- the sanitizer build's runtime and settings, when there are any
+    for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
+      local v = os.getenv(name)
+      if v then assignments[#assignments + 1] = name .. "=" .. emulator.quote(v) end
+    end
     for k, v in pairs(env or {}) do assignments[#assignments + 1] = k .. "=" .. emulator.quote(v) end
     local code = ("package.cpath = %q; local scm = require('scm'); "
       .. "local ok, err = pcall(scm.list, %s); "
       .. "io.write(ok and 'ok' or tostring(err))"):format(package.cpath,
       opts_source or ("{ endpoint = %q }"):format(emu.url))
     return emulator.run("env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
-      .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1")
+      .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1", true)
   end
 
   local function last_request()

@@ -12,12 +12,19 @@ local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function run(cmd)
-  local p = assert(io.popen(cmd, "r"))
+-- Runs a shell command and returns its output; errors when it fails.
+-- Under the sanitizer build LD_PRELOAD carries the ASan runtime for the
+-- interpreter; the tools run here (curl, nginx) go without it unless
+-- keep_preload says otherwise.
+local function run(cmd, keep_preload)
+  local full = (keep_preload and "" or "unset LD_PRELOAD; ") .. "{ " .. cmd .. "\n}; echo \"@@$?\""
+  local p = assert(io.popen(full, "r"))
   local out = p:read("*a")
-  local ok, _, code = p:close()
-  if ok == true or code == 0 or (ok == 0) then return out end
-  error("command failed: " .. cmd .. "\n" .. out, 2)
+  p:close()
+  -- Lua 5.1 does not give a command's exit status: the shell prints it
+  local text, status = out:match("^(.-)@@(%d+)%s*$")
+  if status == "0" then return text end
+  error("command failed: " .. cmd .. "\n" .. (text or out), 2)
 end
 
 local function tmpdir(name)
@@ -115,6 +122,15 @@ end
 
 -- Runs a shell command; returns its output (errors when it fails).
 M.run = run
+-- Runs a shell command; true when it exits 0 (whatever the Lua version).
+function M.ok(cmd)
+  local r = os.execute("unset LD_PRELOAD; " .. cmd)
+  return r == true or r == 0
+end
+-- io.popen for reading, without the sanitizer runtime.
+function M.popen(cmd)
+  return assert(io.popen("unset LD_PRELOAD; " .. cmd, "r"))
+end
 M.tmpdir = tmpdir
 M.quote = quote
 

@@ -87,12 +87,11 @@ describe("OpenResty path (scm.resty)", function()
       local f = assert(io.open(dir .. "/nginx.conf", "w"))
       f:write(conf)
       f:close()
-      local ok = os.execute(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(
-        emulator.quote(dir), emulator.quote(dir), emulator.quote(dir)))
-      if ok == true or ok == 0 then
+      if emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(
+        emulator.quote(dir), emulator.quote(dir), emulator.quote(dir))) then
         base = "http://127.0.0.1:" .. port
         for _ = 1, 50 do
-          if os.execute("curl -sf " .. base .. "/ping >/dev/null 2>&1") then return end
+          if emulator.ok("curl -sf " .. base .. "/ping >/dev/null 2>&1") then return end
           emulator.run("sleep 0.1")
         end
       end
@@ -112,9 +111,9 @@ describe("OpenResty path (scm.resty)", function()
   teardown(function()
     if dir then
       local pid = emulator.run("cat " .. dir .. "/nginx.pid 2>/dev/null || true"):match("%d+")
-      os.execute(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit 2>/dev/null"):format(dir, dir, dir))
+      emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit 2>/dev/null"):format(dir, dir, dir))
       for _ = 1, 50 do
-        if not pid or not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        if not pid or not emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then break end
         emulator.run("sleep 0.1")
       end
       emulator.run("rm -rf " .. emulator.quote(dir))
@@ -253,7 +252,7 @@ describe("OpenResty path (scm.resty)", function()
     f:write(cjson.encode(emu:opts({ concurrency = 2 })))
     f:close()
     -- a listing of 4 pages at 1 s each, in the background
-    local bg = io.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
+    local bg = emulator.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
     emulator.run("sleep 0.3")
     -- the same single worker answers meanwhile
     local times = {}
@@ -279,7 +278,9 @@ describe("OpenResty path (scm.resty)", function()
     local ok, err = pcall(function()
       local out
       for _ = 1, 50 do
-        out = io.popen(("curl -s http://127.0.0.1:%d/certs"):format(eport)):read("*a")
+        local p = emulator.popen(("curl -s http://127.0.0.1:%d/certs"):format(eport))
+        out = p:read("*a")
+        p:close()
         if out ~= "" then break end
         emulator.run("sleep 0.1")
       end
