@@ -122,6 +122,9 @@ local function exchange(req)
     return nil, failure(io_kind(serr), "send: " .. serr, true)
   end
 
+  -- every read gets what is left of the attempt's timeout
+  local function left() return max(1, floor((deadline - now()) * 1000)) end
+  sock:settimeout(left())
   local status_line, rerr = sock:receive("*l")
   if not status_line then
     sock:close()
@@ -134,6 +137,7 @@ local function exchange(req)
   end
   local headers = {}
   while true do
+    sock:settimeout(left())
     local line, herr = sock:receive("*l")
     if not line then
       sock:close()
