@@ -80,15 +80,17 @@ memcheck:
 ASAN_BUILD = build/asan-$(LUA)
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
+# scripts/asan-exit-shim.c keeps processes from hanging at exit (see there).
 asan:
 	@sh scripts/deps $(LUA)
 	@$(MAKE) --no-print-directory all BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined"
+	$(CC) -shared -fPIC -O2 -o $(ASAN_BUILD)/exit-shim.so scripts/asan-exit-shim.c
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(ASAN_BUILD) \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
-		PROVE_EXEC_PREFIX="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so):/usr/lib/x86_64-linux-gnu/libcurl.so.4" \
+		PROVE_EXEC_PREFIX="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so):$(CURDIR)/$(ASAN_BUILD)/exit-shim.so:/usr/lib/x86_64-linux-gnu/libcurl.so.4" \
 		sh scripts/check
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its committed

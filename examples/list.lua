@@ -1,36 +1,23 @@
 -- Lists the certificates of an account, soonest expiry first.
 --
 --   SCM_TOKEN=<IAM token> lua5.4 examples/list.lua           (region ap-southeast-1)
+--   HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=... lua5.4 examples/list.lua
 --   SCM_REGION=cn-north-4 SCM_TOKEN=... lua5.4 examples/list.lua
 --   SCM_ENDPOINT=http://127.0.0.1:8080 SCM_TOKEN=... lua5.4 examples/list.lua
 local scm = require("scm")
 
-local token = os.getenv("SCM_TOKEN")
-if not token then
-  io.stderr:write("set SCM_TOKEN (and SCM_ENDPOINT or SCM_REGION)\n")
-  os.exit(2)
-end
-
 local client = scm.new({
-  token = token,
+  token = os.getenv("SCM_TOKEN"), -- without it: AK/SK from the SDK variables or file
   endpoint = os.getenv("SCM_ENDPOINT"),
   region = os.getenv("SCM_REGION"),
 })
 
--- Page through the list: offset counts the records to skip.
-local certs, offset = {}, 0
-local total
-repeat
-  local page, err = client:list({ limit = 50, offset = offset,
-    sort_key = "certExpiredTime", sort_dir = "ASC" })
-  if not page then
-    io.stderr:write(tostring(err), "\n")
-    os.exit(1)
-  end
-  for _, cert in ipairs(page.certificates) do certs[#certs + 1] = cert end
-  total = page.total_count
-  offset = offset + 50
-until #page.certificates < 50 or offset >= total
+-- Every page, side by side once the first has told how many there are.
+local certs, err = client:all({ sort_key = "certExpiredTime", sort_dir = "ASC" })
+if not certs then
+  io.stderr:write(tostring(err), "\n")
+  os.exit(1)
+end
 
 -- Days from now until "YYYY-MM-DD HH:MM:SS.0" (taken as UTC).
 local function days_left(expire_time)
