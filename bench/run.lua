@@ -75,6 +75,16 @@ local ok, err = pcall(function()
   expected_count = CERTS
   sh(("curl -sf -X POST -d '{}' %s/_emulator/reset"):format(url))
 
+  -- soak: 10,000 list calls in one process, no latency
+  sh(("curl -sf -X POST -d '{\"latency_ms\":0}' %s/_emulator/reset"):format(url))
+  io.stderr:write("bench: soak\n")
+  local soak = {}
+  for line in sh(("%s%s bench/soak.lua %s %s 10000"):format(env, LUA, url, token)):gmatch("[^\n]+") do
+    local i, lua_kib, rss = line:match("(%d+) (%S+) (%d+)")
+    soak[#soak + 1] = { calls = tonumber(i), lua = tonumber(lua_kib), rss = tonumber(rss) }
+  end
+  sh(("curl -sf -X POST -d '{}' %s/_emulator/reset"):format(url))
+
   -- CPU per page
   local body_file = dir .. "/page.json"
   sh(("curl -sf -H 'X-Auth-Token: %s' '%s/v3/scm/certificates?limit=50' -o %s"):format(token, url, body_file))
@@ -118,6 +128,20 @@ local ok, err = pcall(function()
   w(("- peak RSS of each for 10,000 certificates within 10%% of that for 1,000: %.1f MiB "
     .. "against %.1f MiB, %.2fx — %s"):format(scm[16].rss / 1024, small.rss / 1024,
     scm[16].rss / small.rss, verdict(scm[16].rss / small.rss <= 1.10)))
+  w("")
+  w("## Soak")
+  w("")
+  w("10,000 `list` calls in one process (a client and the module-level function in turn), "
+    .. "against the emulator without latency; memory after a full collection:")
+  w("")
+  w("| calls | Lua heap KiB | RSS KiB |")
+  w("|---|---|---|")
+  for _, s in ipairs(soak) do w(("| %d | %.1f | %d |"):format(s.calls, s.lua, s.rss)) end
+  w("")
+  w(("From 1,000 to 10,000 calls the Lua heap went from %.1f to %.1f KiB (%+.1f) and RSS from "
+    .. "%d to %d KiB (%+d).")
+    :format(soak[1].lua, soak[#soak].lua, soak[#soak].lua - soak[1].lua, soak[1].rss, soak[#soak].rss,
+      soak[#soak].rss - soak[1].rss))
   local f = assert(io.open("bench/RESULTS.md", "w"))
   f:write(table.concat(out, "\n"), "\n")
   f:close()
