@@ -1,0 +1,61 @@
+-- The emulated API: GET /v3/scm/certificates, and the answers for every
+-- other path outside /_emulator/.
+
+local auth = require "scm_emulator.auth"
+local faults = require "scm_emulator.faults"
+local http = require "scm_emulator.http"
+local query = require "scm_emulator.query"
+local requestlog = require "scm_emulator.requestlog"
+local settings = require "scm_emulator.settings"
+local store = require "scm_emulator.store"
+
+local M = {}
+
+M.LIST_PATH = "/v3/scm/certificates"
+
+local function list_certificates()
+  local q, problem = query.parse(ngx.req.get_uri_args())
+  if not q then return http.api_error(400, "SCM.0005", problem) end
+
+  local filter_key, keep = query.filter(q, settings.now_epoch)
+  local list = store.view(filter_key, keep, query.order(q))
+  local page = query.page(list, q.offset, q.limit)
+
+  local items = {}
+  for i, record in ipairs(page) do items[i] = record.json end
+  return http.response(200,
+    '{"certificates":' .. http.encode_array(items) .. ',"total_count":' .. #list .. "}",
+    http.JSON)
+end
+
+-- The response this request gets when no fault intervenes.
+function M.respond()
+  -- Unknown paths are answered the way Huawei Cloud's API gateway answers
+  -- them: before authentication, with its own error code.
+  if ngx.var.uri ~= M.LIST_PATH then
+    return http.api_error(404, "APIGW.0101",
+      "The API does not exist or has not been published in the environment")
+  end
+  local method = ngx.req.get_method()
+  if method ~= "GET" and method ~= "HEAD" then
+    local resp = http.api_error(405, "SCM.0405",
+      ("method %s is not allowed on %s"):format(method, M.LIST_PATH))
+    resp.headers = { Allow = "GET, HEAD" }
+    return resp
+  end
+  local denied = auth.authenticate(ngx.req.get_headers(), settings.current)
+  if denied then return denied end
+  return list_certificates()
+end
+
+-- Entry point for every request outside /_emulator/.
+function M.serve()
+  requestlog.record()
+  local latency = settings.current.latency_ms
+  if latency > 0 then ngx.sleep(latency / 1000) end
+  local fault = faults.take()
+  if fault then return faults.apply(fault, M.respond) end
+  return http.send(M.respond())
+end
+
+return M

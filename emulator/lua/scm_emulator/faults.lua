@@ -1,0 +1,210 @@
+-- Queued faults: misbehaviour for the next API requests, one fault per
+-- request in queue order (a fault with "count": n covers the next n).
+
+local http = require "scm_emulator.http"
+
+local M = {}
+
+local queue = {} -- { spec = <fault object>, remaining = <requests left> }
+
+---------------------------------------------------------------------------
+-- Validation. Each fault type lists its optional fields and their kinds.
+
+local function is_integer(v)
+  return type(v) == "number" and v == math.floor(v) and v > -math.huge and v < math.huge
+end
+
+local function has_control_chars(s)
+  return s:find("[%z\1-\31\127]") ~= nil
+end
+
+local KINDS = {
+  count = function(v)
+    if not (is_integer(v) and v >= 1) then return "must be an integer >= 1" end
+  end,
+  http_status = function(v)
+    if not (is_integer(v) and v >= 200 and v <= 599) then return "must be an integer between 200 and 599" end
+  end,
+  redirect_status = function(v)
+    if not (v == 301 or v == 302 or v == 303 or v == 307 or v == 308) then
+      return "must be 301, 302, 303, 307 or 308"
+    end
+  end,
+  milliseconds = function(v)
+    if not (is_integer(v) and v >= 0 and v <= 3600000) then return "must be an integer between 0 and 3600000" end
+  end,
+  bytes = function(v)
+    if not (is_integer(v) and v >= 0 and v <= 2 ^ 53) then return "must be an integer >= 0" end
+  end,
+  rate = function(v)
+    if not (type(v) == "number" and v > 0 and v <= 1e9) then return "must be a number > 0" end
+  end,
+  boolean = function(v)
+    if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+  text = function(v)
+    if type(v) ~= "string" then return "must be a string" end
+  end,
+  header_value = function(v)
+    if type(v) ~= "string" or has_control_chars(v) then return "must be a string without control characters" end
+  end,
+  headers = function(v)
+    if type(v) ~= "table" then return "must be an object of header names to values" end
+    for name, value in pairs(v) do
+      if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+        return "has an invalid header name " .. tostring(name)
+      end
+      if type(value) == "number" then value = tostring(value) end
+      if type(value) ~= "string" or has_control_chars(value) then
+        return "has an invalid value for " .. name
+      end
+    end
+  end,
+}
+
+local TYPES = {
+  status = { status = "http_status", body = "text", content_type = "header_value", headers = "headers" },
+  reset = {},
+  truncate = {},
+  invalid_json = { status = "http_status", body = "text" },
+  wrong_shape = { status = "http_status", body = "text" },
+  delay = { ms = "milliseconds" },
+  huge = { bytes = "bytes", chunked = "boolean" },
+  redirect = { status = "redirect_status", location = "header_value" },
+  drip = { bytes_per_second = "rate" },
+}
+local REQUIRED = { delay = "ms", huge = "bytes" }
+
+local function check(spec, index)
+  local where = ("fault %d"):format(index)
+  if type(spec) ~= "table" then return where .. " must be an object" end
+  local fields = TYPES[spec.type]
+  if not fields then
+    local names = {}
+    for name in pairs(TYPES) do names[#names + 1] = name end
+    table.sort(names)
+    return ("%s: type must be one of %s"):format(where, table.concat(names, ", "))
+  end
+  if REQUIRED[spec.type] and spec[REQUIRED[spec.type]] == nil then
+    return ("%s: %s needs %q"):format(where, spec.type, REQUIRED[spec.type])
+  end
+  for name, value in pairs(spec) do
+    if name ~= "type" then
+      local kind = name == "count" and "count" or fields[name]
+      if not kind then
+        return ("%s: unknown field %q for type %s"):format(where, tostring(name), spec.type)
+      end
+      local problem = KINDS[kind](value)
+      if problem then return ("%s: %s %s"):format(where, name, problem) end
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- The queue.
+
+-- specs: decoded JSON array. Queues all of them, or none and returns nil and
+-- a message.
+function M.enqueue(specs)
+  for i, spec in ipairs(specs) do
+    local problem = check(spec, i)
+    if problem then return nil, problem end
+  end
+  for _, spec in ipairs(specs) do
+    queue[#queue + 1] = { spec = spec, remaining = spec.count or 1 }
+  end
+  return #specs
+end
+
+-- The fault for the current request, or nil.
+function M.take()
+  local head = queue[1]
+  if not head then return nil end
+  head.remaining = head.remaining - 1
+  if head.remaining == 0 then table.remove(queue, 1) end
+  return head.spec
+end
+
+function M.clear()
+  local n = #queue
+  queue = {}
+  return n
+end
+
+function M.count()
+  return #queue
+end
+
+-- The queue as JSON texts: each fault object with "remaining" added.
+function M.json_items()
+  local items = {}
+  for i, entry in ipairs(queue) do
+    local shown = { remaining = entry.remaining }
+    for k, v in pairs(entry.spec) do shown[k] = v end
+    items[i] = http.encode_object(shown, { "type", "count", "remaining" })
+  end
+  return items
+end
+
+---------------------------------------------------------------------------
+-- Applying a fault. respond() builds the response the request would
+-- normally get; faults that distort a real answer call it.
+
+-- For "huge": a valid one-certificate page whose description is padded out.
+local HUGE_HEAD = '{"certificates":[{"id":"scs0000000000000","name":"huge-response",'
+  .. '"domain":"huge.example.com","sans":null,"signature_algorithm":"SHA256WITHRSA",'
+  .. '"deploy_support":false,"type":"DV_SSL_CERT","brand":"GLOBALSIGN",'
+  .. '"expire_time":"2099-12-31 23:59:59.0","domain_type":"SINGLE_DOMAIN",'
+  .. '"validity_period":12,"status":"ISSUED","domain_count":1,"wildcard_count":0,'
+  .. '"enterprise_project_id":"0","description":"'
+local HUGE_TAIL = '"}],"total_count":1}'
+
+local APPLY = {}
+
+function APPLY.status(f)
+  return http.send(http.response(f.status or 500, f.body or "", f.content_type or "text/html", f.headers))
+end
+
+function APPLY.reset()
+  -- 444: nginx closes the connection without sending anything.
+  return ngx.exit(444)
+end
+
+function APPLY.truncate(_, respond)
+  local resp = respond()
+  return http.send_raw(resp, math.floor(#resp.body / 2))
+end
+
+function APPLY.invalid_json(f)
+  return http.send(http.response(f.status or 200, f.body or '{"certificates":[{"id":', http.JSON))
+end
+
+function APPLY.wrong_shape(f)
+  return http.send(http.response(f.status or 200, f.body or '{"certificates":"nope","total_count":"x"}', http.JSON))
+end
+
+function APPLY.delay(f, respond)
+  ngx.sleep(f.ms / 1000)
+  return http.send(respond())
+end
+
+function APPLY.huge(f)
+  return http.stream(http.JSON, f.bytes, f.chunked, HUGE_HEAD, "x", HUGE_TAIL)
+end
+
+function APPLY.redirect(f)
+  local location = f.location
+    or ("%s://%s:%s/_redirected"):format(ngx.var.scheme, ngx.var.server_addr, ngx.var.server_port)
+  return http.send(http.response(f.status or 302, "", "text/html", { Location = location }))
+end
+
+function APPLY.drip(f, respond)
+  local resp = respond()
+  return http.send_raw(resp, #resp.body, f.bytes_per_second or 1)
+end
+
+function M.apply(spec, respond)
+  return APPLY[spec.type](spec, respond)
+end
+
+return M

@@ -1,0 +1,99 @@
+-- Emulator settings: the start-up values (read once from DIR/conf/emulator.json,
+-- written by the launcher) and the current values (changed by
+-- POST /_emulator/reset). One rule table checks both sources.
+
+local cjson = require "cjson.safe"
+local timeutil = require "scm_emulator.timeutil"
+
+local M = {}
+
+M.DEFAULTS = {
+  certs = 123,
+  seed = 1,
+  -- The real API rejects tokens shorter than 32 characters.
+  token = "emulator-token-0123456789abcdef0123456789",
+  latency_ms = 0,
+  now = nil, -- nil: today at 00:00:00 UTC, worked out whenever the data set is built
+}
+
+local function integer_rule(min, max)
+  return function(v)
+    if type(v) ~= "number" or v ~= math.floor(v) or v < min or v > max then
+      return ("must be an integer between %d and %d"):format(min, max)
+    end
+  end
+end
+
+local RULES = {
+  certs = integer_rule(0, 100000),
+  seed = integer_rule(0, 2 ^ 53),
+  latency_ms = integer_rule(0, 600000),
+  token = function(v)
+    -- Visible ASCII only: it travels in an HTTP header.
+    if type(v) ~= "string" or #v < 32 or #v > 2097152 or v:find("[^\33-\126]") then
+      return "must be a string of 32 to 2097152 visible ASCII characters"
+    end
+  end,
+  now = function(v)
+    if type(v) ~= "string" or not timeutil.parse(v) or #v ~= 19 then
+      return 'must be a UTC time "YYYY-MM-DD HH:MM:SS"'
+    end
+  end,
+}
+
+-- Returns a full settings table: base overlaid with the keys of overrides
+-- (a JSON null counts as not given), or nil and a message.
+function M.merge(base, overrides)
+  if type(overrides) ~= "table" then return nil, "settings must be a JSON object" end
+  local result = {}
+  for k, v in pairs(base) do result[k] = v end
+  for k, v in pairs(overrides) do
+    local rule = RULES[k]
+    if not rule then return nil, ("unknown setting %q"):format(tostring(k)) end
+    if v ~= cjson.null then
+      local problem = rule(v)
+      if problem then return nil, k .. " " .. problem end
+      result[k] = v
+    end
+  end
+  return result
+end
+
+M.startup = nil  -- settings the emulator was started with
+M.current = nil  -- settings in force now
+M.now_epoch = nil -- the base "now" of the current data set, epoch seconds
+
+-- Reads the launcher's settings file. Returns true or nil and a message.
+function M.load(path)
+  local file, err = io.open(path, "rb")
+  if not file then return nil, err end
+  local text = file:read("*a")
+  file:close()
+  local decoded, decode_err = cjson.decode(text)
+  if decoded == nil then return nil, path .. ": " .. tostring(decode_err) end
+  local merged, problem = M.merge(M.DEFAULTS, decoded)
+  if not merged then return nil, path .. ": " .. problem end
+  M.startup, M.current = merged, merged
+  return true
+end
+
+-- Makes s the current settings and fixes the base time for a new data set.
+function M.apply(s)
+  M.current = s
+  M.now_epoch = s.now and timeutil.parse(s.now) or timeutil.today()
+end
+
+-- The current settings as the control API shows them.
+function M.describe()
+  local s = M.current
+  return {
+    certs = s.certs,
+    seed = s.seed,
+    token = s.token,
+    latency_ms = s.latency_ms,
+    now = timeutil.format(M.now_epoch),
+    now_is_today = s.now == nil,
+  }
+end
+
+return M
