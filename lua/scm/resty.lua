@@ -299,10 +299,19 @@ end
 -- which yields each certificate.
 function Client:each(opts)
   builder(self, opts) -- programmer errors raise here, not in the loop
-  return coroutine.wrap(function()
+  -- The coroutine ends with the listing's err rather than raising it:
+  -- nginx aborts a request whose coroutine raises a table.
+  local co = coroutine.create(function()
     local total, err = walk(self, opts, coroutine.yield)
-    if not total then error(err, 0) end
+    if not total then return nil, err end
   end)
+  return function()
+    if coroutine.status(co) == "dead" then return nil end
+    local ok, cert, err = coroutine.resume(co)
+    if not ok then error(cert, 0) end
+    if cert == nil and err ~= nil then error(err, 0) end
+    return cert
+  end
 end
 
 function Client:close() self.c:close() end

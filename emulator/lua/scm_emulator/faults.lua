@@ -72,6 +72,7 @@ local TYPES = {
   huge = { bytes = "bytes", chunked = "boolean" },
   redirect = { status = "redirect_status", location = "header_value" },
   drip = { bytes_per_second = "rate" },
+  pass = { total_count = "bytes" },
 }
 local REQUIRED = { delay = "ms", huge = "bytes" }
 
@@ -201,6 +202,16 @@ end
 function APPLY.drip(f, respond)
   local resp = respond()
   return http.send_raw(resp, #resp.body, f.bytes_per_second or 1)
+end
+
+-- The normal answer: a placeholder that lets a later fault in the queue
+-- hit a later request; with total_count, a page that claims that total.
+function APPLY.pass(f, respond)
+  local resp = respond()
+  if f.total_count and resp.status == 200 then
+    resp.body = resp.body:gsub('"total_count":%d+}$', '"total_count":' .. ("%d"):format(f.total_count) .. "}")
+  end
+  return http.send(resp)
 end
 
 function M.apply(spec, respond)
