@@ -131,7 +131,9 @@ describe("OpenResty path (scm.resty)", function()
     local out = emulator.run(("curl -sS --max-time 60 --data-binary @%s %s/t/%s"):format(file, base, name))
     os.remove(file)
     local ok, decoded = pcall(cjson.decode, out)
-    if not ok then error("not JSON: " .. out .. "\n" .. emulator.run("grep -m3 -B2 -A12 error " .. dir .. "/error.log")) end
+    if not ok then
+      error("not JSON: " .. out .. "\n" .. emulator.run("grep -m3 -A12 error " .. dir .. "/error.log"))
+    end
     return decoded
   end
 
