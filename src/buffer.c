@@ -55,3 +55,26 @@ void scm_buf_wipe(scm_buf *b)
 	}
 	scm_buf_free(b);
 }
+
+/* Every byte but A-Z a-z 0-9 - _ . ~ as %XX: the form the API's request
+ * signing uses, so the query sent is already canonical. */
+int scm_buf_add_encoded(scm_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+	if (scm_buf_reserve(b, len * 3) != 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+			b->data[b->len++] = (char)c;
+		} else {
+			b->data[b->len++] = '%';
+			b->data[b->len++] = hex[c >> 4];
+			b->data[b->len++] = hex[c & 15];
+		}
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}

@@ -551,29 +551,6 @@ int scm_opt_retries(const scm_opts *o)
 
 /* ---- the query string ---------------------------------------------------- */
 
-/* Every byte but A-Z a-z 0-9 - _ . ~ as %XX: the form the API's request
- * signing uses, so the query sent is already canonical. */
-static int add_encoded(scm_buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i;
-	if (scm_buf_reserve(b, len * 3) != 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
-			b->data[b->len++] = (char)c;
-		} else {
-			b->data[b->len++] = '%';
-			b->data[b->len++] = hex[c >> 4];
-			b->data[b->len++] = hex[c & 15];
-		}
-	}
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 int scm_query_append(scm_buf *b, const scm_opts *o)
 {
 	int id, first = 1;
@@ -598,7 +575,7 @@ int scm_query_append(scm_buf *b, const scm_opts *o)
 			rc = scm_buf_adds(b, num);
 			break;
 		default:
-			rc = add_encoded(b, v->s, v->len);
+			rc = scm_buf_add_encoded(b, v->s, v->len);
 			break;
 		}
 		if (rc != 0)

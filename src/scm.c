@@ -40,53 +40,24 @@ static int push_default_client(lua_State *L)
 	return lua_gettop(L);
 }
 
-static int scm_list(lua_State *L)
-{
-	lua_settop(L, 1);
-	return list_page(L, push_default_client(L), 1, 1);
-}
+/* Each call exists twice: scm.NAME(opts) on the module's own client, and
+ * client:NAME(opts). Both take the same path, op(L, client, opts, arg). */
+#define CALL_PAIR(name, op)                                          \
+	static int module_##name(lua_State *L)                           \
+	{                                                             \
+		lua_settop(L, 1);                                     \
+		return op(L, push_default_client(L), 1, 1);           \
+	}                                                             \
+	static int method_##name(lua_State *L)                        \
+	{                                                             \
+		lua_settop(L, 2);                                     \
+		return op(L, 1, 2, 2);                                \
+	}
 
-static int client_list(lua_State *L)
-{
-	lua_settop(L, 2);
-	return list_page(L, 1, 2, 2);
-}
-
-static int scm_each_fn(lua_State *L)
-{
-	lua_settop(L, 1);
-	return scm_each(L, push_default_client(L), 1, 1);
-}
-
-static int scm_all_fn(lua_State *L)
-{
-	lua_settop(L, 1);
-	return scm_all(L, push_default_client(L), 1, 1);
-}
-
-static int client_each(lua_State *L)
-{
-	lua_settop(L, 2);
-	return scm_each(L, 1, 2, 2);
-}
-
-static int client_all(lua_State *L)
-{
-	lua_settop(L, 2);
-	return scm_all(L, 1, 2, 2);
-}
-
-static int scm_request_fn(lua_State *L)
-{
-	lua_settop(L, 1);
-	return scm_l_request(L, push_default_client(L), 1, 1);
-}
-
-static int client_request(lua_State *L)
-{
-	lua_settop(L, 2);
-	return scm_l_request(L, 1, 2, 2);
-}
+CALL_PAIR(list, list_page)
+CALL_PAIR(each, scm_each)
+CALL_PAIR(all, scm_all)
+CALL_PAIR(request, scm_l_request)
 
 static int scm_new(lua_State *L)
 {
@@ -113,10 +84,10 @@ static int client_tostring(lua_State *L)
 }
 
 static const luaL_Reg client_methods[] = {
-	{"list", client_list},
-	{"each", client_each},
-	{"all", client_all},
-	{"request", client_request},
+	{"list", method_list},
+	{"each", method_each},
+	{"all", method_all},
+	{"request", method_request},
 	{"close", client_close},
 	{NULL, NULL}};
 
@@ -127,12 +98,12 @@ static const luaL_Reg client_meta[] = {
 	{NULL, NULL}};
 
 static const luaL_Reg functions[] = {
-	{"list", scm_list},
-	{"each", scm_each_fn},
-	{"all", scm_all_fn},
+	{"list", module_list},
+	{"each", module_each},
+	{"all", module_all},
 	{"new", scm_new},
 	{"sign", scm_l_sign},
-	{"request", scm_request_fn},
+	{"request", module_request},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
 	{NULL, NULL}};

@@ -106,6 +106,8 @@ int scm_buf_reserve(scm_buf *b, size_t extra);
 int scm_buf_add(scm_buf *b, const char *s, size_t n);
 int scm_buf_adds(scm_buf *b, const char *s);
 void scm_buf_free(scm_buf *b);
+/* Appends s with every byte but A-Z a-z 0-9 - _ . ~ as %XX. */
+int scm_buf_add_encoded(scm_buf *b, const char *s, size_t len);
 /* Overwrites the contents before freeing: for buffers that held secrets. */
 void scm_buf_wipe(scm_buf *b);
 

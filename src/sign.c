@@ -226,27 +226,6 @@ static int by_key_then_value(const void *pa, const void *pb)
 	return c != 0 ? c : compare_bytes(&a->value, &b->value);
 }
 
-static int add_unreserved(scm_buf *b, const scm_buf *s)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	size_t i;
-	if (scm_buf_reserve(b, s->len * 3) != 0)
-		return -1;
-	for (i = 0; i < s->len; i++) {
-		unsigned char c = (unsigned char)s->data[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
-			b->data[b->len++] = (char)c;
-		} else {
-			b->data[b->len++] = '%';
-			b->data[b->len++] = digits[c >> 4];
-			b->data[b->len++] = digits[c & 15];
-		}
-	}
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 int scm_canonical_query(scm_buf *out, const char *raw, size_t len)
 {
 	query_part *parts;
@@ -285,8 +264,8 @@ int scm_canonical_query(scm_buf *out, const char *raw, size_t len)
 	qsort(parts, k, sizeof *parts, by_key_then_value);
 	for (i = 0; i < k; i++)
 		if ((i > 0 && scm_buf_add(out, "&", 1) != 0) ||
-		    add_unreserved(out, &parts[i].key) != 0 || scm_buf_add(out, "=", 1) != 0 ||
-		    add_unreserved(out, &parts[i].value) != 0)
+		    scm_buf_add_encoded(out, parts[i].key.data, parts[i].key.len) != 0 || scm_buf_add(out, "=", 1) != 0 ||
+		    scm_buf_add_encoded(out, parts[i].value.data, parts[i].value.len) != 0)
 			goto done;
 	rc = 0;
 done:
