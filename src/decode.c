@@ -1,6 +1,8 @@
 /* From a finished transfer to what the caller gets: the page as native Lua
  * tables, or nil and an err. JSON is decoded by a private lua-cjson
  * instance, so the caller's own cjson settings are never touched. */
+#include <float.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,36 +42,97 @@ static int decode_json(lua_State *L, const scm_response *r)
 	return lua_pcall(L, 1, 1, 0) == 0;
 }
 
+/* JSON text must be UTF-8 (RFC 8259); lua-cjson passes any byte through
+ * inside strings, so the body is checked first. ASCII runs are skipped
+ * eight bytes at a time. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c;
+		size_t need, k;
+		uint32_t cp;
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			need = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			need = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			need = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (n - i <= need)
+			return 0;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
 /* Makes the decoded table at the top native: cjson's null sentinel becomes
  * an absent field and, on Lua 5.3+, integral numbers become integers
- * (this cjson decodes every number as a float). */
-static void normalize(lua_State *L)
+ * (this cjson decodes every number as a float). Returns 0, or -1 for a
+ * number JSON cannot hold (1e400 decodes to infinity); the table stays at
+ * the top either way. */
+static int normalize(lua_State *L)
 {
 	luaL_checkstack(L, 4, "nesting too deep");
 	lua_pushnil(L);
 	while (lua_next(L, -2) != 0) {
 		int t = lua_type(L, -1);
 		if (t == LUA_TTABLE) {
-			normalize(L);
+			if (normalize(L) != 0) {
+				lua_pop(L, 2);
+				return -1;
+			}
 		} else if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
 			/* Clearing a field during traversal is allowed. */
 			lua_pushvalue(L, -2);
 			lua_pushnil(L);
 			lua_rawset(L, -5);
-		}
+		} else if (t == LUA_TNUMBER
 #if SCM_HAS_INTEGERS
-		else if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+			   && !lua_isinteger(L, -1)
+#endif
+		) {
 			lua_Number n = lua_tonumber(L, -1);
+			if (n != n || n > DBL_MAX || n < -DBL_MAX) {
+				lua_pop(L, 2);
+				return -1;
+			}
+#if SCM_HAS_INTEGERS
 			if (n >= -9223372036854775808.0 && n < 9223372036854775808.0 &&
 			    n == (lua_Number)(lua_Integer)n) {
 				lua_pushvalue(L, -2);
 				lua_pushinteger(L, (lua_Integer)n);
 				lua_rawset(L, -5);
 			}
-		}
 #endif
+		}
 		lua_pop(L, 1);
 	}
+	return 0;
 }
 
 static int fail(lua_State *L, const char *kind, const scm_response *r,
@@ -235,15 +298,19 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		return transport_failure(L, t, o);
 	if (r->status < 200 || r->status > 299)
 		return http_failure(L, t, o);
+	if (r->body.data != NULL &&
+	    !valid_utf8((const unsigned char *)r->body.data, r->body.len))
+		return fail(L, "decode", r, NULL, 0, "response body is not valid UTF-8", o);
 	if (!decode_json(L, r)) {
 		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
 			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
 		lua_pop(L, 1);
 		return fail(L, "decode", r, NULL, 0, msg, o);
 	}
-	if (lua_type(L, -1) == LUA_TTABLE)
-		normalize(L);
-	problem = check_page(L);
+	if (lua_type(L, -1) == LUA_TTABLE && normalize(L) != 0)
+		problem = "response holds a number out of range";
+	else
+		problem = check_page(L);
 	if (problem != NULL) {
 		lua_pop(L, 1);
 		return fail(L, "decode", r, NULL, 0, problem, o);
