@@ -28,6 +28,15 @@ local function list_certificates()
     http.JSON)
 end
 
+-- The path as the client sent it, still percent-encoded: the request target
+-- up to "?", without scheme and host if it came in absolute form.
+local function raw_path()
+  local target = ngx.var.request_uri:match("^[^?]*")
+  local path = target:match("^%a[%w+.-]*://[^/]*(.*)$")
+  if path then target = path end
+  return target ~= "" and target or "/"
+end
+
 -- The response this request gets when no fault intervenes.
 function M.respond()
   -- Unknown paths are answered the way Huawei Cloud's API gateway answers
@@ -43,7 +52,13 @@ function M.respond()
     resp.headers = { Allow = "GET, HEAD" }
     return resp
   end
-  local denied = auth.authenticate(ngx.req.get_headers(), settings.current)
+  local denied = auth.authenticate({
+    method = method,
+    path = raw_path(),
+    query = ngx.var.args or "",
+    headers = ngx.req.get_headers(0),
+    body = http.request_body,
+  }, settings.current, ngx.time())
   if denied then return denied end
   return list_certificates()
 end

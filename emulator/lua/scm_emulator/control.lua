@@ -30,18 +30,8 @@ end
 -- The decoded JSON body; `optional` allows an empty body (returns {}).
 -- On failure returns nil and the error response.
 local function json_body(optional)
-  ngx.req.read_body()
-  local text = ngx.req.get_body_data()
-  if not text then
-    -- nginx keeps bodies larger than client_body_buffer_size in a file.
-    local path = ngx.req.get_body_file()
-    local file = path and io.open(path, "rb")
-    if file then
-      text = file:read("*a")
-      file:close()
-    end
-  end
-  if not text or text:match("^%s*$") then
+  local text = http.request_body()
+  if text:match("^%s*$") then
     if optional then return {} end
     return nil, http.control_error(400, "a JSON request body is required")
   end
@@ -154,7 +144,7 @@ local function reset()
 end
 
 local CONFIG_FIELDS = {
-  "certs", "seed", "token", "latency_ms", "now", "now_is_today", "total", "faults_queued", "log_entries",
+  "certs", "seed", "token", "ak", "sk", "latency_ms", "now", "now_is_today", "total", "faults_queued", "log_entries",
 }
 
 local function get_config()

@@ -47,6 +47,22 @@ function M.encode_array(items)
   return "[" .. table.concat(items, ",") .. "]"
 end
 
+-- The request body as a string ("" for none). nginx keeps bodies larger than
+-- client_body_buffer_size in a file.
+function M.request_body()
+  ngx.req.read_body()
+  local text = ngx.req.get_body_data()
+  if not text then
+    local path = ngx.req.get_body_file()
+    local file = path and io.open(path, "rb")
+    if file then
+      text = file:read("*a")
+      file:close()
+    end
+  end
+  return text or ""
+end
+
 function M.response(status, body, content_type, headers)
   return { status = status, body = body, content_type = content_type, headers = headers }
 end

@@ -12,6 +12,9 @@ M.DEFAULTS = {
   seed = 1,
   -- The real API rejects tokens shorter than 32 characters.
   token = "emulator-token-0123456789abcdef0123456789",
+  -- The one AK/SK pair whose request signatures are accepted.
+  ak = "EMULATORAKEXAMPLE0001",
+  sk = "emulator-secret-key-0123456789",
   latency_ms = 0,
   now = nil, -- nil: today at 00:00:00 UTC, worked out whenever the data set is built
 }
@@ -32,6 +35,17 @@ local RULES = {
     -- Visible ASCII only: it travels in an HTTP header.
     if type(v) ~= "string" or #v < 32 or #v > 2097152 or v:find("[^\33-\126]") then
       return "must be a string of 32 to 2097152 visible ASCII characters"
+    end
+  end,
+  ak = function(v)
+    -- It travels in the Authorization header, between "Access=" and ",".
+    if type(v) ~= "string" or #v < 1 or #v > 128 or v:find("[^%w%-_.]") then
+      return "must be a string of 1 to 128 letters, digits, '-', '_' or '.'"
+    end
+  end,
+  sk = function(v)
+    if type(v) ~= "string" or #v < 1 or #v > 1024 or v:find("[^\33-\126]") then
+      return "must be a string of 1 to 1024 visible ASCII characters"
     end
   end,
   now = function(v)
@@ -90,6 +104,8 @@ function M.describe()
     certs = s.certs,
     seed = s.seed,
     token = s.token,
+    ak = s.ak,
+    sk = s.sk,
     latency_ms = s.latency_ms,
     now = timeutil.format(M.now_epoch),
     now_is_today = s.now == nil,
