@@ -57,6 +57,27 @@ describe("AK/SK requests", function()
     return access, signed, signature
   end
 
+  it("lists with ak/sk: the emulator verifies the signature", function()
+    local page, err = scm.list(ak_opts({ limit = 20, status = "ISSUED" }))
+    assert.is_nil(err)
+    assert.is_true(#page.certificates > 0)
+    local certs = assert(scm.all(ak_opts({ concurrency = 4 })))
+    assert.equal(123, #certs)
+  end)
+
+  it("a wrong sk is err kind api, status 401, APIGW.0301", function()
+    local page, err = scm.list(ak_opts({ sk = "not-the-secret-key", retries = 0 }))
+    assert.is_nil(page)
+    assert.same({ "api", 401, "APIGW.0301" }, { err.kind, err.status, err.code })
+    assert.falsy(tostring(err):find("not-the-secret-key", 1, true))
+  end)
+
+  it("signs security_token and domain_id so that the emulator accepts them", function()
+    local page, err = scm.list(ak_opts({ security_token = "temporary-token-xyz", domain_id = "0a1b2c3d4e5f" }))
+    assert.is_nil(err)
+    assert.is_table(page)
+  end)
+
   it("sends Authorization, X-Sdk-Date and Host, and no token", function()
     local _ = scm.list(ak_opts())
     local req = emu:log()[1]
