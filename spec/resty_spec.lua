@@ -122,8 +122,8 @@ describe("OpenResty path (scm.resty)", function()
 
   before_each(function() emu:reset() end)
 
-  local function call(name, extra)
-    local body = cjson.encode(emu:opts(extra))
+  local function call(name, extra, opts)
+    local body = cjson.encode(opts or emu:opts(extra))
     local file = os.tmpname()
     local f = assert(io.open(file, "w"))
     f:write(body)
@@ -166,6 +166,14 @@ describe("OpenResty path (scm.resty)", function()
       assert.same(ids_of(sorted), each.ids or {})
     end)
   end
+
+  it("signs with ak/sk, and the emulator accepts the signature", function()
+    local cfg = emu:config()
+    local got = call("all", nil, { endpoint = emu.url, ak = cfg.ak, sk = cfg.sk, concurrency = 4 })
+    assert.equal(123, #got.ids)
+    got = call("list", nil, { endpoint = emu.url, ak = cfg.ak, sk = "wrong-secret", retries = 0 })
+    assert.same({ "api", 401, "APIGW.0301" }, { got.err.kind, got.err.status, got.err.code })
+  end)
 
   it("fetches the pages of a listing side by side", function()
     emu:reset({ certs = 500, latency_ms = 100 })
