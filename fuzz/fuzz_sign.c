@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	scm_buf url = {NULL, 0, 0}, canon = {NULL, 0, 0};
 	scm_header h[2];
-	char out[1024];
+	scm_buf out = {NULL, 0, 0};
 	size_t split = size ? data[0] % (size + 1) : 0;
 	if (size == 0)
 		return 0;
@@ -25,8 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h[0].name = "X-Sdk-Date", h[0].value = "20200608T023900Z", h[0].value_len = 16;
 		h[1].name = "X-Thing", h[1].value = (const char *)data, h[1].value_len = split;
 		scm_sign_url("AK", 2, "SK", 2, "GET", url.data, h, 2, (const char *)data,
-			     size, out, sizeof out);
+			     size, &out);
 	}
+	scm_buf_free(&out);
 	scm_buf_free(&url);
 	scm_buf_free(&canon);
 	return 0;

@@ -84,6 +84,14 @@ static int from_environment(lua_State *L, int arg, scm_opts *o)
 	return 1;
 }
 
+static void wipe(char *text, size_t len)
+{
+	volatile char *p = text;
+	size_t i;
+	for (i = 0; i < len; i++)
+		p[i] = 0;
+}
+
 static char *trim(char *s, char *end)
 {
 	while (s < end && (*s == ' ' || *s == '\t'))
@@ -119,12 +127,10 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read the credentials file %s: %s", path, strerror(errno)));
 	}
-	text = malloc(MAX_FILE + 1);
-	if (text != NULL)
-		len = fread(text, 1, MAX_FILE, f);
+	/* A userdata, so that a memory error while parsing cannot leak it */
+	text = lua_newuserdata(L, MAX_FILE + 1);
+	len = fread(text, 1, MAX_FILE, f);
 	fclose(f);
-	if (text == NULL)
-		return luaL_error(L, "scm: not enough memory");
 	text[len] = '\0';
 
 	for (line = text; line != NULL && *line != '\0'; line = next) {
@@ -149,19 +155,20 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 		for (k = 0; k < NCRED; k++) {
 			if (strcmp(key, FILE_KEYS[k]) != 0 || *val == '\0')
 				continue;
+			if (!usable(val, strlen(val))) {
+				wipe(text, len);
+				luaL_argerror(L, arg, lua_pushfstring(L,
+					"%s in [" FILE_SECTION "] of %s must not contain CR or LF",
+					FILE_KEYS[k], path));
+			}
 			lua_pushstring(L, val);
 			set_value(o, IDS[k], lua_tostring(L, -1), strlen(val));
 			lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
 			any |= k < 2;
 		}
 	}
-	{
-		volatile char *p = text;
-		size_t i;
-		for (i = 0; i < len; i++)
-			p[i] = 0;
-	}
-	free(text);
+	wipe(text, len);
+	lua_pop(L, 1); /* the text */
 	if (!any) {
 		for (k = 0; k < NCRED; k++)
 			o->v[IDS[k]].set = 0;

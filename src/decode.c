@@ -144,7 +144,7 @@ static int fail(lua_State *L, const char *kind, const scm_response *r,
 	return 2;
 }
 
-static const char *transport_kind(CURLcode code)
+const char *scm_transport_kind(CURLcode code)
 {
 	switch (code) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -184,10 +184,10 @@ static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts
 		snprintf(msg, sizeof msg, "timed out: %s", detail);
 	else
 		snprintf(msg, sizeof msg, "%s: %s",
-			 strcmp(transport_kind(r->code), "tls") == 0 ? "TLS failure"
+			 strcmp(scm_transport_kind(r->code), "tls") == 0 ? "TLS failure"
 								     : "request failed",
 			 detail);
-	return fail(L, transport_kind(r->code), r, NULL, 0, msg, o);
+	return fail(L, scm_transport_kind(r->code), r, NULL, 0, msg, o);
 }
 
 /* A non-2xx answer: "api" when the body is the API's error object, "http"
@@ -219,11 +219,11 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		if (lua_type(L, -2) == LUA_TSTRING) {
 			size_t code_len;
 			const char *code = lua_tolstring(L, -2, &code_len);
-			if (lua_type(L, -1) == LUA_TSTRING)
-				snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1));
-			else
+			/* the whole text: secrets are removed before it is cut */
+			if (lua_type(L, -1) != LUA_TSTRING)
 				snprintf(msg, sizeof msg, "HTTP %ld", r->status);
-			fail(L, "api", r, code, code_len, msg, o);
+			fail(L, "api", r, code, code_len,
+			     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : msg, o);
 			/* keep nil, err; drop what decoding left below them */
 			lua_replace(L, top + 2);
 			lua_replace(L, top + 1);
@@ -258,6 +258,16 @@ static const char *check_page(lua_State *L)
 		return "response certificates is missing or not an array";
 	}
 	n = lua_rawlen(L, -1);
+	/* an array: no key but 1..n (a JSON object decodes to a table too) */
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		lua_Integer k;
+		lua_pop(L, 1);
+		if (!scm_tointeger(L, -1, &k) || k < 1 || (size_t)k > n) {
+			lua_pop(L, 2);
+			return "response certificates is not an array";
+		}
+	}
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, -1, (int)i);
 		if (lua_type(L, -1) != LUA_TTABLE) {
@@ -289,6 +299,11 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 
 	if (r->oom)
 		return luaL_error(L, "scm: not enough memory for the response");
+	/* A non-2xx answer is "api" or "http" even when its body was cut
+	 * short or passed max_body: the status says what went wrong. */
+	if (r->status >= 100 && (r->status < 200 || r->status > 299) &&
+	    (r->code == CURLE_OK || r->too_large || r->code == CURLE_PARTIAL_FILE))
+		return http_failure(L, t, o);
 	if (r->too_large) {
 		snprintf(msg, sizeof msg, "response body exceeds max_body (%zu bytes)",
 			 t->max_body);

@@ -4,7 +4,8 @@
 
 #include "scm.h"
 
-#define MAX_MESSAGE 400
+#define MAX_MESSAGE 400 /* bytes of err.message */
+#define MAX_FIELD 128   /* bytes of err.code, err.request_id */
 
 /* "scm: <kind> error[ <status>][ <code>]: <message>[ (request <id>)]" */
 static int error_tostring(lua_State *L)
@@ -54,17 +55,17 @@ void scm_error_init(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* Replaces each occurrence of secret in s[0..*len) with "***". */
-static void redact(char *s, size_t *len, const char *secret, size_t slen)
+/* Replaces each occurrence of secret in b with "***". */
+static void redact(scm_buf *b, const char *secret, size_t slen)
 {
 	size_t i = 0;
 	if (secret == NULL || slen < 4)
 		return;
-	while (i + slen <= *len) {
-		if (memcmp(s + i, secret, slen) == 0) {
-			memcpy(s + i, "***", 3);
-			memmove(s + i + 3, s + i + slen, *len - i - slen);
-			*len -= slen - 3;
+	while (i + slen <= b->len) {
+		if (memcmp(b->data + i, secret, slen) == 0) {
+			memcpy(b->data + i, "***", 3);
+			memmove(b->data + i + 3, b->data + i + slen, b->len - i - slen);
+			b->len -= slen - 3;
 			i += 3;
 		} else {
 			i++;
@@ -72,38 +73,48 @@ static void redact(char *s, size_t *len, const char *secret, size_t slen)
 	}
 }
 
+/* Pushes text as err shows it: every secret of o removed first (from the
+ * whole text, so no cut can leave part of one), then one line (control
+ * characters fold into a space), then at most max bytes. */
+static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
+		       const scm_opts *o)
+{
+	static const int secrets[] = {SCM_OPT_TOKEN, SCM_OPT_SK, SCM_OPT_SECURITY_TOKEN};
+	scm_buf b = {NULL, 0, 0};
+	size_t i, n = 0;
+	if (scm_buf_add(&b, text, len) != 0) {
+		lua_pushliteral(L, "(not enough memory for the message)");
+		return;
+	}
+	if (o != NULL)
+		for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+			if (o->v[secrets[i]].set)
+				redact(&b, o->v[secrets[i]].s, o->v[secrets[i]].len);
+	for (i = 0; i < b.len && n < max; i++) {
+		unsigned char c = (unsigned char)b.data[i];
+		if (c < 0x20 || c == 0x7f) {
+			if (n > 0 && b.data[n - 1] != ' ')
+				b.data[n++] = ' ';
+		} else {
+			b.data[n++] = (char)c;
+		}
+	}
+	while (n > 0 && b.data[n - 1] == ' ')
+		n--;
+	if (i < b.len) {
+		/* room: the text was at least as long as max */
+		memcpy(b.data + (n > max - 3 ? max - 3 : n), "...", 3);
+		n = (n > max - 3 ? max - 3 : n) + 3;
+	}
+	lua_pushlstring(L, b.data, n);
+	scm_buf_wipe(&b);
+}
+
 void scm_push_error(lua_State *L, const char *kind, long status,
 		    const char *code, size_t code_len, const char *message,
 		    const char *request_id, const scm_opts *o)
 {
-	char line[MAX_MESSAGE + 4];
-	size_t len = 0, i;
-	static const int secrets[] = {SCM_OPT_TOKEN, SCM_OPT_SK,
-				      SCM_OPT_SECURITY_TOKEN};
-
-	/* One line: control characters become spaces, runs of them fold. */
-	for (i = 0; message != NULL && message[i] != '\0' && len < MAX_MESSAGE; i++) {
-		unsigned char c = (unsigned char)message[i];
-		if (c < 0x20 || c == 0x7f) {
-			if (len > 0 && line[len - 1] != ' ')
-				line[len++] = ' ';
-		} else {
-			line[len++] = (char)c;
-		}
-	}
-	if (message != NULL && message[i] != '\0') {
-		memcpy(line + len, "...", 3);
-		len += 3;
-	}
-	while (len > 0 && line[len - 1] == ' ')
-		len--;
-	if (o != NULL)
-		for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
-			if (o->v[secrets[i]].set)
-				redact(line, &len, o->v[secrets[i]].s,
-				       o->v[secrets[i]].len);
-
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 7);
 	lua_pushstring(L, kind);
 	lua_setfield(L, -2, "kind");
 	if (status > 0) {
@@ -111,13 +122,13 @@ void scm_push_error(lua_State *L, const char *kind, long status,
 		lua_setfield(L, -2, "status");
 	}
 	if (code != NULL && code_len > 0) {
-		lua_pushlstring(L, code, code_len);
+		push_clean(L, code, code_len, MAX_FIELD, o);
 		lua_setfield(L, -2, "code");
 	}
-	lua_pushlstring(L, line, len);
+	push_clean(L, message ? message : "", message ? strlen(message) : 0, MAX_MESSAGE, o);
 	lua_setfield(L, -2, "message");
 	if (request_id != NULL && request_id[0] != '\0') {
-		lua_pushstring(L, request_id);
+		push_clean(L, request_id, strlen(request_id), MAX_FIELD, o);
 		lua_setfield(L, -2, "request_id");
 	}
 	luaL_setmetatable(L, SCM_ERROR_MT);

@@ -106,6 +106,33 @@ static page_slot *slot_at(scm_iter *it, int k)
 	return &it->slots[(it->head + k) % it->nslots];
 }
 
+/* Stops every transfer and frees every handle; safe to call again. */
+static void iter_close(scm_iter *it)
+{
+	int k;
+	if (it->closed)
+		return;
+	it->closed = 1;
+	for (k = 0; k < MAX_CONCURRENCY; k++) {
+		page_slot *s = &it->slots[k];
+		if (s->state == SLOT_RUNNING)
+			curl_multi_remove_handle(it->multi, s->t.easy);
+		s->state = SLOT_IDLE;
+		scm_transfer_free(&s->t);
+	}
+	if (it->multi != NULL) {
+		curl_multi_cleanup(it->multi);
+		it->multi = NULL;
+	}
+	free(it->seen.keys);
+	it->seen.keys = NULL;
+	it->seen.cap = it->seen.count = 0;
+	if (it->client != NULL) {
+		scm_client_release(it->client);
+		it->client = NULL;
+	}
+}
+
 /* Starts (or starts again) the transfer of slot s's page. Returns 0, or
  * -1 when out of memory. */
 static int start(scm_iter *it, page_slot *s)
@@ -129,8 +156,10 @@ static void launch(lua_State *L, scm_iter *it)
 	page_slot *s = slot_at(it, it->queued);
 	s->offset = it->next_offset;
 	s->attempts = 0;
-	if (start(it, s) != 0)
+	if (start(it, s) != 0) {
+		iter_close(it);
 		luaL_error(L, "scm: not enough memory for the request");
+	}
 	it->queued++;
 	it->next_offset = scm_next_offset(it->next_offset, it->limit);
 }
@@ -142,6 +171,7 @@ static void finished(scm_iter *it, page_slot *s, CURLcode code)
 	s->t.res.code = code;
 	curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->t.res.status);
 	curl_multi_remove_handle(it->multi, s->t.easy);
+	scm_transfer_forget_request(&s->t); /* its headers held the credentials */
 	if (s->attempts <= it->retries &&
 	    scm_retry_delay(&s->t.res, s->attempts - 1, &delay)) {
 		s->state = SLOT_WAITING;
@@ -186,33 +216,6 @@ static int wait_head(scm_iter *it)
 	return 0;
 }
 
-/* Stops every transfer and frees every handle; safe to call again. */
-static void iter_close(scm_iter *it)
-{
-	int k;
-	if (it->closed)
-		return;
-	it->closed = 1;
-	for (k = 0; k < MAX_CONCURRENCY; k++) {
-		page_slot *s = &it->slots[k];
-		if (s->state == SLOT_RUNNING)
-			curl_multi_remove_handle(it->multi, s->t.easy);
-		s->state = SLOT_IDLE;
-		scm_transfer_free(&s->t);
-	}
-	if (it->multi != NULL) {
-		curl_multi_cleanup(it->multi);
-		it->multi = NULL;
-	}
-	free(it->seen.keys);
-	it->seen.keys = NULL;
-	it->seen.cap = it->seen.count = 0;
-	if (it->client != NULL) {
-		scm_client_release(it->client);
-		it->client = NULL;
-	}
-}
-
 /* Pushes the next page's certificates (returns 1); returns 0 at the end,
  * or -1 with an err pushed. */
 static int next_page(lua_State *L, scm_iter *it)
@@ -226,8 +229,10 @@ static int next_page(lua_State *L, scm_iter *it)
 			return 0;
 		launch(L, it);
 	}
-	if (wait_head(it) != 0)
+	if (wait_head(it) != 0) {
+		iter_close(it);
 		return luaL_error(L, "scm: not enough memory for the request");
+	}
 	head = slot_at(it, 0);
 	n = scm_push_result(L, &head->t, &it->o, head->attempts);
 	scm_transfer_clear(&head->t);
@@ -288,8 +293,10 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 				size_t len;
 				const char *id = lua_tolstring(L, -1, &len);
 				int fresh = seen_add(&it->seen, hash_id(id, len));
-				if (fresh < 0)
+				if (fresh < 0) {
+					iter_close(it);
 					luaL_error(L, "scm: not enough memory");
+				}
 				if (fresh == 0) {
 					lua_pop(L, 2);
 					continue;

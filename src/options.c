@@ -165,7 +165,9 @@ static void describe_value(lua_State *L, int idx, const option_rule *r,
 {
 	int t = lua_type(L, idx);
 	lua_Integer i;
-	if (t == LUA_TSTRING) {
+	if ((r->flags & F_SECRET) && t != LUA_TSTRING) {
+		snprintf(out, size, "a %s", lua_typename(L, t));
+	} else if (t == LUA_TSTRING) {
 		size_t len;
 		const char *s = lua_tolstring(L, idx, &len);
 		if (r->flags & F_SECRET) {
@@ -462,7 +464,10 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	curl_url_cleanup(u);
 	if (problem != NULL) {
 		char buf[96];
-		quote(buf, sizeof buf, shown, strlen(shown));
+		if (strstr(problem, "password") != NULL)
+			snprintf(buf, sizeof buf, "a URL with credentials, not shown");
+		else
+			quote(buf, sizeof buf, shown, strlen(shown));
 		luaL_argerror(L, arg, lua_pushfstring(L, "%s %s (got %s)", what,
 						     problem, buf));
 	}
@@ -524,6 +529,12 @@ static void resolve_where(lua_State *L, int arg, scm_opts *o)
 			     "https://scm.%s.myhuaweicloud.com", name);
 	o->base = NULL;
 	o->base_len = n;
+}
+
+void scm_opts_check_where(lua_State *L, int arg, scm_opts *o)
+{
+	if (o->v[SCM_OPT_ENDPOINT].set || o->v[SCM_OPT_REGION].set)
+		resolve_where(L, arg, o);
 }
 
 const char *scm_opts_base(const scm_opts *o, size_t *len)

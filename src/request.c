@@ -36,7 +36,7 @@ int scm_l_sign(lua_State *L)
 	size_t n = 0, ak_len, sk_len, url_len, body_len = 0, method_len;
 	const char *ak, *sk, *url, *method, *body;
 	size_t date;
-	char out[1024];
+	scm_buf out = {NULL, 0, 0};
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	ak = field(L, 1, "ak", 1, &ak_len);
@@ -69,9 +69,12 @@ int scm_l_sign(lua_State *L)
 	}
 	luaL_argcheck(L, date < n, 1, "headers must include X-Sdk-Date");
 	if (scm_sign_url(ak, ak_len, sk, sk_len, method ? method : "GET", url, h, n,
-			 body, body_len, out, sizeof out) != 0)
-		return luaL_argerror(L, 1, "cannot sign: url must be an absolute URL");
-	lua_pushstring(L, out);
+			 body, body_len, &out) != 0) {
+		scm_buf_free(&out);
+		return luaL_argerror(L, 1, "cannot sign: url must be an absolute http(s) URL");
+	}
+	lua_pushlstring(L, out.data, out.len);
+	scm_buf_free(&out);
 	return 1;
 }
 
@@ -122,8 +125,10 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	lua_setfield(L, -2, "verify");
 	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
 	lua_setfield(L, -2, "concurrency");
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE));
-	lua_setfield(L, -2, "limit");
+	if (o.v[SCM_OPT_LIMIT].set) { /* left out, the API's default applies */
+		lua_pushinteger(L, o.v[SCM_OPT_LIMIT].i);
+		lua_setfield(L, -2, "limit");
+	}
 	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_OFFSET, 0));
 	lua_setfield(L, -2, "offset");
 	if (o.v[SCM_OPT_CAFILE].set) {

@@ -18,21 +18,13 @@ static int retryable(const scm_response *r)
 {
 	if (r->too_large || r->oom)
 		return 0;
-	switch (r->code) {
-	case CURLE_OK:
+	if (r->code == CURLE_OK)
 		return r->status == 429 || r->status == 500 || r->status == 502 ||
 		       r->status == 503 || r->status == 504;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return 1;
-	default:
-		return 0;
-	}
+	/* a cut-off body, every err kind "network" and "timeout"; and a TLS
+	 * handshake the network broke, not one that failed verification */
+	return r->code == CURLE_PARTIAL_FILE || r->code == CURLE_SSL_CONNECT_ERROR ||
+	       strcmp(scm_transport_kind(r->code), "tls") != 0;
 }
 
 /* A small generator for the jitter: nothing here needs to be secret. */

@@ -28,8 +28,10 @@ static int list_page(lua_State *L, int client, int opts, int arg)
 			break;
 		scm_sleep(delay);
 	}
+	/* The request headers held the credentials: wiped before decoding,
+	 * which may raise (out of memory). */
+	scm_transfer_forget_request(&c->main);
 	n = scm_push_result(L, &c->main, &o, attempt + 1);
-	/* The request headers held the credentials: wipe them now. */
 	scm_transfer_clear(&c->main);
 	return n;
 }
@@ -66,6 +68,7 @@ static int scm_new(lua_State *L)
 	/* Each default is checked against its rule now, not at first use. */
 	memset(&o, 0, sizeof o);
 	scm_opts_read(L, 1, 1, &o);
+	scm_opts_check_where(L, 1, &o);
 	scm_client_new(L, 1);
 	return 1;
 }

@@ -89,6 +89,9 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder);
 /* Appends "?k=v&..." for the query options that are set. */
 struct scm_buf;
 int scm_query_append(struct scm_buf *b, const scm_opts *o);
+/* Checks where the options send requests (endpoint or region), when they
+ * say; raises. For defaults, which need not hold credentials. */
+void scm_opts_check_where(lua_State *L, int arg, scm_opts *o);
 /* The base URL the request goes to (no trailing "/"), and its length. */
 const char *scm_opts_base(const scm_opts *o, size_t *len);
 /* The option value as an integer, or dflt when it is not set. */
@@ -146,6 +149,9 @@ void scm_transfer_perform(scm_transfer *t);
  * keeping the easy handle and its connection. */
 void scm_transfer_clear(scm_transfer *t);
 void scm_transfer_free(scm_transfer *t);
+/* Wipes and frees the request headers (they carry credentials) once the
+ * transfer is over, keeping the response. */
+void scm_transfer_forget_request(scm_transfer *t);
 CURLSH *scm_share_new(void);
 
 /* ---- retry.c: which failures are tried again, and when ---------------- */
@@ -158,6 +164,8 @@ void scm_sleep(double seconds);
 /* ---- decode.c: response to page or err ---------------------------------- */
 /* Stores the module's private cjson instance; call once at load. */
 void scm_decode_init(lua_State *L);
+/* The err kind of a failed transfer: "timeout", "tls" or "network". */
+const char *scm_transport_kind(CURLcode code);
 /* Pushes the page table (returns 1) or nil and an err (returns 2); the
  * err tells how many attempts were made. */
 int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,

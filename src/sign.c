@@ -84,7 +84,7 @@ static int add_canonical_path(scm_buf *b, const char *path)
 int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 	     const char *method, const char *path, const char *query,
 	     const scm_header *headers, size_t nheaders, const char *body,
-	     size_t body_len, char *out, size_t out_size)
+	     size_t body_len, scm_buf *out)
 {
 	signed_header sh[SCM_SIGN_MAX_HEADERS];
 	scm_buf canon = {NULL, 0, 0}, names = {NULL, 0, 0};
@@ -155,13 +155,14 @@ int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		 (size_t)n, mac, &mac_len) == NULL || mac_len != 32)
 		goto done;
 	hex(mac, 32, signature);
-	n = snprintf(out, out_size, ALGORITHM " Access=%.*s, SignedHeaders=%s, Signature=%s",
-		     (int)ak_len, ak, names.data, signature);
-	if (n >= 0 && (size_t)n < out_size)
+	if (scm_buf_adds(out, ALGORITHM " Access=") == 0 && scm_buf_add(out, ak, ak_len) == 0 &&
+	    scm_buf_adds(out, ", SignedHeaders=") == 0 && scm_buf_adds(out, names.data) == 0 &&
+	    scm_buf_adds(out, ", Signature=") == 0 && scm_buf_adds(out, signature) == 0)
 		rc = 0;
 done:
 	OPENSSL_cleanse(mac, sizeof mac);
-	scm_buf_free(&canon);
+	/* the canonical request holds the X-Security-Token value */
+	scm_buf_wipe(&canon);
 	scm_buf_free(&names);
 	return rc;
 }
@@ -304,8 +305,7 @@ int scm_url_host(const char *url, char *out, size_t size)
 
 int scm_sign_url(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		 const char *method, const char *url, const scm_header *headers,
-		 size_t nheaders, const char *body, size_t body_len, char *out,
-		 size_t out_size)
+		 size_t nheaders, const char *body, size_t body_len, scm_buf *out)
 {
 	CURLU *u = curl_url();
 	char *path = NULL, *query = NULL;
@@ -320,7 +320,7 @@ int scm_sign_url(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		if (scm_canonical_query(&canonical, query ? query : "",
 					query ? strlen(query) : 0) == 0)
 			rc = scm_sign(ak, ak_len, sk, sk_len, method, path, canonical.data,
-				      headers, nheaders, body, body_len, out, out_size);
+				      headers, nheaders, body, body_len, out);
 	}
 	curl_free(path);
 	curl_free(query);

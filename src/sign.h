@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+struct scm_buf;
+
 /* A request header that is signed: name in any case, value as sent. */
 typedef struct scm_header {
 	const char *name;
@@ -20,24 +22,23 @@ typedef struct scm_header {
  *   headers the headers to sign (X-Sdk-Date among them), at most
  *           SCM_SIGN_MAX_HEADERS
  *   body    the request body (NULL, 0 for none)
- * Writes the Authorization header's value to out (NUL-terminated).
- * Returns 0, or -1 when out is too small or something failed. Buffers that
+ * Appends the Authorization header's value to out. Returns 0, or -1 when
+ * memory ran out or something failed. Buffers that
  * held key material are wiped. Does no I/O and calls no Lua. */
 int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 	     const char *method, const char *path, const char *query,
 	     const scm_header *headers, size_t nheaders, const char *body,
-	     size_t body_len, char *out, size_t out_size);
+	     size_t body_len, struct scm_buf *out);
 
 /* The canonical form of a raw query string ("b=2&a=1" -> "a=1&b=2"):
  * pairs decoded, sorted by key then value, encoded again. */
-struct scm_buf;
 int scm_canonical_query(struct scm_buf *out, const char *raw, size_t len);
 
 /* scm_sign for a whole URL: its path and query are taken from it. */
 int scm_sign_url(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		 const char *method, const char *url, const scm_header *headers,
-		 size_t nheaders, const char *body, size_t body_len, char *out,
-		 size_t out_size);
+		 size_t nheaders, const char *body, size_t body_len,
+		 struct scm_buf *out);
 
 /* The Host header libcurl sends for url ("host" or "host:port"). */
 int scm_url_host(const char *url, char *out, size_t size);

@@ -93,7 +93,13 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 	} else if (is_header(line, n, "X-Request-Id", &v)) {
 		keep(r->request_id, sizeof r->request_id, line + v, n - v);
 	} else if (is_header(line, n, "Location", &v)) {
-		keep(r->location, sizeof r->location, line + v, n - v);
+		/* without its query and fragment: an error shows it, and a
+		 * server may have put anything there */
+		const char *q = line + v;
+		size_t len = n - v, k;
+		for (k = 0; k < len && q[k] != '?' && q[k] != '#'; k++)
+			;
+		keep(r->location, sizeof r->location, q, k);
 	} else if (is_header(line, n, "Content-Type", &v)) {
 		keep(r->content_type, sizeof r->content_type, line + v, n - v);
 	} else if (is_header(line, n, "Retry-After", &v)) {
@@ -168,7 +174,8 @@ static int add_signature(scm_transfer *t, const scm_opts *o)
 	const scm_value *v = o->v;
 	scm_header h[4];
 	size_t n = 0;
-	char host[300], date[17], auth[512];
+	char host[300], date[17];
+	scm_buf auth = {NULL, 0, 0};
 	int rc;
 
 	if (scm_url_host(t->url.data, host, sizeof host) != 0)
@@ -183,13 +190,15 @@ static int add_signature(scm_transfer *t, const scm_opts *o)
 		h[n].name = "X-Security-Token", h[n].value = v[SCM_OPT_SECURITY_TOKEN].s,
 		h[n++].value_len = v[SCM_OPT_SECURITY_TOKEN].len;
 	if (scm_sign_url(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, v[SCM_OPT_SK].s,
-			 v[SCM_OPT_SK].len, "GET", t->url.data, h, n, NULL, 0, auth,
-			 sizeof auth) != 0)
+			 v[SCM_OPT_SK].len, "GET", t->url.data, h, n, NULL, 0, &auth) != 0) {
+		scm_buf_free(&auth);
 		return -1;
+	}
 	for (rc = 0; rc == 0 && n > 0; n--)
 		rc = add_header(t, h[n - 1].name, h[n - 1].value, h[n - 1].value_len);
 	if (rc == 0)
-		rc = add_header(t, "Authorization", auth, strlen(auth));
+		rc = add_header(t, "Authorization", auth.data, auth.len);
+	scm_buf_free(&auth);
 	return rc;
 }
 
@@ -278,6 +287,11 @@ void scm_transfer_perform(scm_transfer *t)
 {
 	t->res.code = curl_easy_perform(t->easy);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->res.status);
+}
+
+void scm_transfer_forget_request(scm_transfer *t)
+{
+	free_headers(t);
 }
 
 void scm_transfer_clear(scm_transfer *t)
