@@ -49,7 +49,8 @@ local function read_body(sock, headers, max_body, deadline)
       sock:settimeout(left())
       local line, err = sock:receive("*l")
       if not line then return nil, err end
-      local n = tonumber(line:match("^%s*(%x+)"), 16)
+      local hex = line:match("^%s*(%x+)")
+      local n = hex and tonumber(hex, 16)
       if not n then return nil, "bad chunk size" end
       if n == 0 then
         repeat -- trailers, up to the empty line
@@ -64,7 +65,8 @@ local function read_body(sock, headers, max_body, deadline)
       local data, derr = sock:receive(n)
       if not data then return nil, derr end
       parts[#parts + 1] = data
-      sock:receive(2) -- CRLF after the chunk
+      local crlf, cerr = sock:receive(2) -- the CRLF after the chunk
+      if crlf ~= "\r\n" then return nil, cerr or "bad chunk" end
     end
   end
   local length = tonumber(headers["content-length"])
@@ -95,14 +97,19 @@ end
 -- One exchange: the response {status, headers, body}, or nil and a failure.
 local function exchange(req)
   local scheme, host, port, target = parse_url(req.url)
+  -- every step gets what is left of the attempt's timeout
   local deadline = now() + req.timeout
+  local function left() return max(1, floor((deadline - now()) * 1000)) end
   local sock = tcp()
-  sock:settimeouts(floor(req.connect_timeout * 1000), floor(req.timeout * 1000),
-    floor(req.timeout * 1000))
-  local ok, err = sock:connect(host, port)
+  sock:settimeouts(min(floor(req.connect_timeout * 1000), left()), left(), left())
+  -- pooled connections are kept apart by scheme and verification, so an
+  -- unverified TLS connection is never handed to a verifying request
+  local ok, err = sock:connect(host, port, {
+    pool = ("%s://%s:%d/%s"):format(scheme, host, port, req.verify and "verified" or "unverified") })
   if not ok then return nil, failure(io_kind(err), "connect to " .. host .. ": " .. err, true) end
   if scheme == "https" and sock:getreusedtimes() == 0 then
     -- cafile is nginx's lua_ssl_trusted_certificate here
+    sock:settimeout(left())
     local session, herr = sock:sslhandshake(nil, host, req.verify)
     if not session then
       sock:close()
@@ -112,25 +119,28 @@ local function exchange(req)
   end
 
   local lines = { "GET " .. target .. " HTTP/1.1" }
-  if not req.headers.Host then lines[#lines + 1] = "Host: " .. host .. (
-    (port ~= 80 and port ~= 443) and (":" .. port) or "") end
+  if not req.headers.Host then
+    local name = host:find(":", 1, true) and ("[" .. host .. "]") or host -- IPv6
+    local default_port = (scheme == "https" and 443 or 80)
+    lines[#lines + 1] = "Host: " .. name .. (port ~= default_port and (":" .. port) or "")
+  end
   for name, value in pairs(req.headers) do lines[#lines + 1] = name .. ": " .. value end
   lines[#lines + 1] = "\r\n"
+  sock:settimeout(left())
   local sent, serr = sock:send(concat(lines, "\r\n"))
   if not sent then
     sock:close()
     return nil, failure(io_kind(serr), "send: " .. serr, true)
   end
 
-  -- every read gets what is left of the attempt's timeout
-  local function left() return max(1, floor((deadline - now()) * 1000)) end
   sock:settimeout(left())
   local status_line, rerr = sock:receive("*l")
   if not status_line then
     sock:close()
     return nil, failure(io_kind(rerr), "no response: " .. rerr, true)
   end
-  local status = tonumber(status_line:match("^HTTP/%d%.%d (%d%d%d)"))
+  local version, code = status_line:match("^HTTP/(%d%.%d) (%d%d%d)")
+  local status = tonumber(code)
   if not status then
     sock:close()
     return nil, failure("network", "not an HTTP response", true)
@@ -160,11 +170,10 @@ local function exchange(req)
     end
     return nil, failure(io_kind(berr), "body: " .. tostring(berr), true, status)
   end
-  if closed or (headers["connection"] or ""):lower() == "close" then
-    sock:close()
-  else
-    sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
-  end
+  local connection = (headers["connection"] or ""):lower()
+  local keep = not closed and ((version == "1.1" and connection ~= "close")
+    or (version == "1.0" and connection == "keep-alive"))
+  if keep then sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE) else sock:close() end
   return { status = status, headers = headers, body = body }
 end
 
@@ -218,15 +227,17 @@ Client.__index = Client
 
 -- A request builder for opts over the client's defaults: every option is
 -- validated and merged by the C module, exactly as on the libcurl path.
+-- build(nil) is the request list sends; build(offset) a page of a listing
+-- (limit defaults to 50 there). Each call signs afresh (a new X-Sdk-Date).
 local function builder(self, opts)
   local base = {}
   for k, v in pairs(opts or {}) do base[k] = v end
   local first = self.c:request(base) -- raises on a programmer error
+  local page_size = first.limit or 50
   return function(offset)
-    if offset == nil then return first end
-    base.offset, base.limit = offset, first.limit
+    if offset ~= nil then base.offset, base.limit = offset, page_size end
     return self.c:request(base)
-  end, first
+  end, first, page_size
 end
 
 function Client:list(opts)
@@ -238,8 +249,8 @@ end
 -- once; pages after the first are fetched up to `concurrency` at a time.
 -- Returns total_count, or nil and an err.
 local function walk(self, opts, on_cert)
-  local build, first = builder(self, opts)
-  local limit, concurrency = first.limit, first.concurrency
+  local build, first, limit = builder(self, opts)
+  local concurrency = first.concurrency
   local seen = {}
   local function deliver(page)
     for _, cert in ipairs(page.certificates) do
