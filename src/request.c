@@ -32,7 +32,7 @@ static const char *field(lua_State *L, int idx, const char *name, int required,
  * must be among them. */
 int scm_l_sign(lua_State *L)
 {
-	scm_header h[SCM_SIGN_MAX_HEADERS];
+	scm_header h[SCM_SIGN_MAX_HEADERS] = {{NULL, NULL, 0}};
 	size_t n = 0, ak_len, sk_len, url_len, body_len = 0, method_len;
 	const char *ak, *sk, *url, *method, *body;
 	size_t date;
