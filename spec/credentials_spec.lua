@@ -23,7 +23,7 @@ describe("credentials", function()
   end
 
   -- Runs scm.list(opts) in a child with exactly env (plus HOME); returns
-  -- what it printed: "ok" or the error raised.
+  -- what it printed: "page", "err <err>" or the error raised.
   local function child(env, opts_source)
     local assignments = { "HOME=" .. emulator.quote(home) }
     -- the sanitizer build's runtime and settings, when there are any
@@ -33,8 +33,8 @@ describe("credentials", function()
     end
     for k, v in pairs(env or {}) do assignments[#assignments + 1] = k .. "=" .. emulator.quote(v) end
     local code = ("package.cpath = %q; local scm = require('scm'); "
-      .. "local ok, err = pcall(scm.list, %s); "
-      .. "io.write(ok and 'ok' or tostring(err))"):format(package.cpath,
+      .. "local ok, page, err = pcall(scm.list, %s); "
+      .. "io.write(not ok and tostring(page) or page and 'page' or ('err ' .. tostring(err)))"):format(package.cpath,
       opts_source or ("{ endpoint = %q }"):format(emu.url))
     return emulator.run("env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
       .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1", true)
@@ -50,26 +50,32 @@ describe("credentials", function()
         and req.headers.authorization:match("Access=([^,]+)")
   end
 
+  -- The emulator accepts only the key pair given here: a page proves that
+  -- the request was signed with it.
+  local function accept(ak, sk) emu:reset({ ak = ak, sk = sk }) end
+
   it("takes ak/sk from the options before the environment", function()
+    accept("OPTAK", "optsk")
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" },
       ("{ endpoint = %q, ak = 'OPTAK', sk = 'optsk' }"):format(emu.url))
-    assert.equal("ok", out)
+    assert.equal("page", out)
     assert.equal("OPTAK", access_key(last_request()))
   end)
 
   it("takes a token from the options before the environment", function()
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" },
       ("{ endpoint = %q, token = %q }"):format(emu.url, emu:config().token))
-    assert.equal("ok", out)
+    assert.equal("page", out)
     local req = last_request()
     assert.equal(emu:config().token, req.headers["x-auth-token"])
     assert.is_nil(req.headers.authorization)
   end)
 
   it("uses the SDK environment variables", function()
+    accept("ENVAK", "envsk")
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk",
       HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = "envdomain" })
-    assert.equal("ok", out)
+    assert.equal("page", out)
     local req = last_request()
     assert.equal("ENVAK", access_key(req))
     assert.equal("env-security-token", req.headers["x-security-token"])
@@ -79,8 +85,9 @@ describe("credentials", function()
 
   it("uses the environment before the credentials file", function()
     write(home .. "/.huaweicloud/credentials", "[global]\nak = FILEAK\nsk = filesk\n")
+    accept("ENVAK", "envsk")
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk" })
-    assert.equal("ok", out)
+    assert.equal("page", out)
     assert.equal("ENVAK", access_key(last_request()))
     os.remove(home .. "/.huaweicloud/credentials")
   end)
@@ -90,8 +97,9 @@ describe("credentials", function()
       "# SDK credentials", "[basic]", "ak = BASICAK", "sk = basicsk", "",
       "[global]", "ak = FILEAK", "sk = filesk", "domain_id = filedomain",
       "security_token = file-security-token", "" }, "\n"))
+    accept("FILEAK", "filesk")
     local out = child({})
-    assert.equal("ok", out)
+    assert.equal("page", out)
     local req = last_request()
     assert.equal("FILEAK", access_key(req))
     assert.equal("filedomain", req.headers["x-domain-id"])
@@ -102,8 +110,9 @@ describe("credentials", function()
   it("reads the file named by HUAWEICLOUD_SDK_CREDENTIALS_FILE", function()
     local path = home .. "/elsewhere.ini"
     write(path, "[global]\r\nak=OTHERAK\r\nsk=othersk\r\n")
+    accept("OTHERAK", "othersk")
     local out = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = path })
-    assert.equal("ok", out)
+    assert.equal("page", out)
     assert.equal("OTHERAK", access_key(last_request()))
     local missing = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = home .. "/nope" })
     assert.matches("cannot read the credentials file", missing)
@@ -164,12 +173,12 @@ describe("credentials", function()
     it("takes the endpoint from HUAWEICLOUD_SDK_REGION_SCM_<ID>", function()
       local out = child({ HUAWEICLOUD_SDK_REGION_SCM_CN_NORTH_4 = emu.url },
         ("{ region = 'cn-north-4', token = %q }"):format(emu:config().token))
-      assert.equal("ok", out)
+      assert.equal("page", out)
       assert.equal(1, #emu:log())
       -- also for a region the module does not know
       out = child({ HUAWEICLOUD_SDK_REGION_SCM_EU_WEST_101 = emu.url },
         ("{ region = 'eu-west-101', token = %q }"):format(emu:config().token))
-      assert.equal("ok", out)
+      assert.equal("page", out)
     end)
   end)
 end)

@@ -120,10 +120,14 @@ describe("scm.list", function()
       end
     end)
 
-    it("leaves the caller's cjson settings untouched", function()
+    it("decodes with its own cjson instance, whatever the caller's settings", function()
+      emu:put_certificates(certs) -- nested 4 deep: page, certificates, cert, extra
+      cjson.decode_max_depth(2)
+      local page, err = scm.list(emu:opts())
       cjson.decode_max_depth(1000)
-      assert(scm.list(emu:opts()))
-      -- the shared cjson still decodes null to its sentinel
+      assert.is_nil(err)
+      assert.same({ 1, 2, 3 }, page.certificates[1].extra.list)
+      -- and leaves the caller's settings as they were
       assert.equal(cjson.null, cjson.decode("[null]")[1])
     end)
 

@@ -42,8 +42,19 @@ describe("retries", function()
   end
 
   it("a connection reset, then the page", function()
+    -- a new client: its first request goes over a new connection, which
+    -- libcurl does not try again by itself
     emu:faults({ { type = "reset" } })
-    assert(scm.list(emu:opts()))
+    local client = scm.new(emu:opts())
+    assert(client:list())
+    assert.equal(2, api_requests())
+    client:close()
+    emu:reset()
+    emu:faults({ { type = "reset" } })
+    client = scm.new(emu:opts({ retries = 0 }))
+    local _, err = client:list()
+    assert.equal("network", err.kind)
+    client:close()
   end)
 
   it("a truncated body, then the page", function()

@@ -266,6 +266,12 @@ static int next_page(lua_State *L, scm_iter *it)
 	}
 	while (!it->last && it->queued < it->nslots && it->next_offset < it->total)
 		launch(L, it);
+	/* Send the new requests now, without waiting: the pages come in
+	 * while the caller works through this one. */
+	if (it->queued > 0) {
+		int running;
+		curl_multi_perform(it->multi, &running);
+	}
 	return 1;
 }
 
@@ -282,6 +288,8 @@ static scm_iter *check_iter(lua_State *L, int idx)
 static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 {
 	for (;;) {
+		if (it->closed) /* at the end, or closed early: nothing more */
+			return 0;
 		if (it->pos < it->count) {
 			scm_getuservalue(L, iter_idx);
 			lua_rawgeti(L, -1, UV_PAGE);
@@ -305,8 +313,6 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 			lua_pop(L, 1);
 			return 1;
 		}
-		if (it->closed)
-			return 0;
 		switch (next_page(L, it)) {
 		case 0:
 			iter_close(it);
