@@ -1,8 +1,10 @@
 /* The Lua face of the module: scm.list, scm.new and the client methods. */
 #include <string.h>
 
+#include "account.h"
 #include "client.h"
 #include "iterate.h"
+#include "metadata.h"
 #include "request.h"
 
 /* Registry key of the client behind the module-level functions. */
@@ -17,6 +19,8 @@ static int list_page(lua_State *L, int client, int opts, int arg)
 	int attempt, retries;
 	double delay;
 	scm_client_options(L, client, opts, arg, &o);
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
+		return 2; /* nil, err: no account id or ECS keys */
 	retries = scm_opt_retries(&o);
 	for (attempt = 0;; attempt++) {
 		if (scm_transfer_setup(&c->main, c->share, &o) != 0) {
@@ -60,6 +64,8 @@ CALL_PAIR(list, list_page)
 CALL_PAIR(each, scm_each)
 CALL_PAIR(all, scm_all)
 CALL_PAIR(request, scm_l_request)
+CALL_PAIR(credentials, scm_l_credentials)
+CALL_PAIR(account_request, scm_l_account_request)
 
 static int scm_new(lua_State *L)
 {
@@ -91,6 +97,8 @@ static const luaL_Reg client_methods[] = {
 	{"each", method_each},
 	{"all", method_all},
 	{"request", method_request},
+	{"credentials", method_credentials},
+	{"account_request", method_account_request},
 	{"close", client_close},
 	{NULL, NULL}};
 
@@ -109,6 +117,13 @@ static const luaL_Reg functions[] = {
 	{"request", module_request},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
+	{"credentials", module_credentials},
+	{"account_request", module_account_request},
+	{"account_decode", scm_l_account_decode},
+	{"account_id", scm_l_account_id},
+	{"metadata_request", scm_l_metadata_request},
+	{"metadata_decode", scm_l_metadata_decode},
+	{"metadata_cached", scm_l_metadata_cached},
 	{NULL, NULL}};
 
 LUALIB_API int luaopen_scm(lua_State *L);
