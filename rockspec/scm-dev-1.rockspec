@@ -30,10 +30,11 @@ build = {
    },
    modules = {
       ["scm.resty"] = "lua/scm/resty.lua",
+      ["scm.resty.credentials"] = "lua/scm/resty/credentials.lua",
       scm = {
          sources = {
-            "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
-            "src/decode.c", "src/error.c", "src/iterate.c", "src/options.c", "src/retry.c",
+            "src/account.c", "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
+            "src/decode.c", "src/error.c", "src/iterate.c", "src/metadata.c", "src/options.c", "src/retry.c",
             "src/request.c", "src/scm.c", "src/sign.c", "src/transport.c",
          },
          libraries = { "curl", "crypto" },

@@ -26,6 +26,11 @@ describe("credentials", function()
   -- what it printed: "page", "err <err>" or the error raised.
   local function child(env, opts_source)
     local assignments = { "HOME=" .. emulator.quote(home) }
+    -- IAM and the metadata service are the emulator's, never a real host
+    env = env or {}
+    env.HUAWEICLOUD_SDK_IAM_ENDPOINT = env.HUAWEICLOUD_SDK_IAM_ENDPOINT or emu.url
+    env.HUAWEICLOUD_SDK_METADATA_ENDPOINT = env.HUAWEICLOUD_SDK_METADATA_ENDPOINT
+      or emu.url .. "/metadata-unset"
     -- the sanitizer build's runtime and settings, when there are any
     for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
       local v = os.getenv(name)
@@ -74,12 +79,12 @@ describe("credentials", function()
   it("uses the SDK environment variables", function()
     accept("ENVAK", "envsk")
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk",
-      HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = "envdomain" })
+      HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = emu:config().domain_id })
     assert.equal("page", out)
     local req = last_request()
     assert.equal("ENVAK", access_key(req))
     assert.equal("env-security-token", req.headers["x-security-token"])
-    assert.equal("envdomain", req.headers["x-domain-id"])
+    assert.equal(emu:config().domain_id, req.headers["x-domain-id"])
     assert.matches("x%-domain%-id;x%-sdk%-date;x%-security%-token", req.headers.authorization)
   end)
 
@@ -95,14 +100,14 @@ describe("credentials", function()
   it("reads the [global] section of ~/.huaweicloud/credentials", function()
     write(home .. "/.huaweicloud/credentials", table.concat({
       "# SDK credentials", "[basic]", "ak = BASICAK", "sk = basicsk", "",
-      "[global]", "ak = FILEAK", "sk = filesk", "domain_id = filedomain",
+      "[global]", "ak = FILEAK", "sk = filesk", "domain_id = " .. emu:config().domain_id,
       "security_token = file-security-token", "" }, "\n"))
     accept("FILEAK", "filesk")
     local out = child({})
     assert.equal("page", out)
     local req = last_request()
     assert.equal("FILEAK", access_key(req))
-    assert.equal("filedomain", req.headers["x-domain-id"])
+    assert.equal(emu:config().domain_id, req.headers["x-domain-id"])
     assert.equal("file-security-token", req.headers["x-security-token"])
     os.remove(home .. "/.huaweicloud/credentials")
   end)

@@ -14,6 +14,8 @@ load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
 @USER@
 worker_processes 1;
+env HUAWEICLOUD_SDK_IAM_ENDPOINT=@IAM@;
+env HUAWEICLOUD_SDK_METADATA_ENDPOINT=@IAM@/metadata-unset;
 pid @DIR@/nginx.pid;
 error_log @DIR@/error.log warn;
 events { worker_connections 512; }
@@ -81,7 +83,7 @@ describe("OpenResty path (scm.resty)", function()
     for _ = 1, 20 do
       port = math.random(20000, 60000)
       local conf = CONF:gsub("@(%u+)@", {
-        DIR = dir, REPO = REPO, PORT = tostring(port),
+        DIR = dir, REPO = REPO, PORT = tostring(port), IAM = emulator.shared().url,
         USER = emulator.run("id -u"):match("^0") and "user root;" or "",
       })
       local f = assert(io.open(dir .. "/nginx.conf", "w"))

@@ -213,7 +213,8 @@ int scm_l_decode(lua_State *L)
 	return n;
 }
 
-/* scm.error{kind=, message=, status=, code=, request_id=}[, opts]: an err
+/* scm.error{kind=, message=, status=, code=, request_id=, attempts=,
+ * service=}[, opts]: an err
  * like the ones scm.list returns (one line, secrets in opts removed), for
  * callers that do the I/O themselves. */
 int scm_l_error(lua_State *L)
@@ -221,7 +222,7 @@ int scm_l_error(lua_State *L)
 	static const char *const KINDS[] = {"api", "http", "timeout", "network",
 					    "tls", "decode", NULL};
 	scm_opts o;
-	const char *kind, *code, *message, *request_id;
+	const char *kind, *code, *message, *request_id, *service;
 	size_t code_len = 0;
 	lua_Integer status = 0, attempts = 1;
 	int k;
@@ -244,8 +245,13 @@ int scm_l_error(lua_State *L)
 	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &attempts), 1,
 		      "attempts must be an integer");
 	lua_pop(L, 2);
+	service = field(L, 1, "service", 0, NULL);
+	luaL_argcheck(L, service == NULL || strcmp(service, "iam") == 0 ||
+			 strcmp(service, "metadata") == 0, 1, "service must be \"iam\" or \"metadata\"");
 	scm_push_error(L, kind, (long)status, code, code_len, message, request_id, &o);
 	scm_error_attempts(L, (int)attempts);
+	if (service != NULL)
+		scm_error_service(L, service);
 	return 1;
 }
 

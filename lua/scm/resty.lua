@@ -5,6 +5,7 @@
 -- cosockets, with the same options, results and errors as the libcurl
 -- path. Pages of a listing are fetched side by side in light threads.
 local scm = require("scm")
+local credentials = require("scm.resty.credentials") -- issue 10: account id, ECS keys
 
 local ngx = ngx
 local tcp = ngx.socket.tcp
@@ -241,6 +242,9 @@ local function builder(self, opts)
 end
 
 function Client:list(opts)
+  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per call
+  if not resolved then return nil, cerr end
+  opts = resolved
   local build = builder(self, opts)
   return fetch(build, nil)
 end
@@ -298,6 +302,9 @@ local function walk(self, opts, on_cert)
 end
 
 function Client:all(opts)
+  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per listing
+  if not resolved then return nil, cerr end
+  opts = resolved
   local certs = {}
   local total, err = walk(self, opts, function(cert) certs[#certs + 1] = cert end)
   if not total then return nil, err end
@@ -309,6 +316,9 @@ end
 -- raises the err on failure. The listing runs in a coroutine of its own,
 -- which yields each certificate.
 function Client:each(opts)
+  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per listing
+  if not resolved then error(cerr, 0) end
+  opts = resolved
   builder(self, opts) -- programmer errors raise here, not in the loop
   -- The coroutine ends with the listing's err rather than raising it:
   -- nginx aborts a request whose coroutine raises a table.
