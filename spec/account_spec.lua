@@ -58,7 +58,7 @@ describe("account id, content and ECS credentials (libcurl path)", function()
     return req.headers.authorization and req.headers.authorization:match("SignedHeaders=([^,]+)")
   end
 
-  local function err_fields(err)
+  local function err_fields()
     return "(type(e) == 'table' and { kind = e.kind, status = e.status, code = e.code, "
       .. "message = e.message, service = e.service, attempts = e.attempts } or tostring(e))"
   end
@@ -174,6 +174,7 @@ describe("account id, content and ECS credentials (libcurl path)", function()
       assert.is_false(ok)
       assert.matches("iam_endpoint uses plain http to a host that is not loopback", err)
       ok, err = pcall(scm.list, { token = "t", iam_endpoint = 7 })
+      assert.is_false(ok)
       assert.matches("iam_endpoint must be an http:// or https:// URL", err)
     end)
 
@@ -347,6 +348,7 @@ describe("account id, content and ECS credentials (libcurl path)", function()
       assert.is_false(ok)
       assert.matches('credentials = "ecs" takes its keys from the ECS metadata service', err)
       ok, err = pcall(scm.list, { endpoint = emu.url, credentials = "imds" })
+      assert.is_false(ok)
       assert.matches("credentials must be one of ecs", err)
       local got = child({}, "local ok, e = pcall(scm.list, { endpoint = U }); return tostring(e)")
       assert.matches("no credentials", got[1])

@@ -240,17 +240,15 @@ int scm_account_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder)
 {
 	scm_value *v = o->v;
 	char id[MAX_ID + 1];
-	scm_transfer *t;
-	scm_request *r;
-	int attempts, n;
 
 	if (!v[SCM_OPT_AK].set || v[SCM_OPT_DOMAIN_ID].set)
 		return 0;
 	if (scm_account_get(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, id, sizeof id)) {
 		lua_pushstring(L, id);
 	} else {
-		r = scm_account_request(L, 1, o);
-		attempts = scm_perform_request(L, share, o, r, &t);
+		scm_transfer *t;
+		scm_request *r = scm_account_request(L, 1, o);
+		int n, attempts = scm_perform_request(L, share, o, r, &t);
 		scm_request_free(r); /* wiped now: it held a signature */
 		n = scm_account_parse(L, t, o, attempts, v[SCM_OPT_AK].s, v[SCM_OPT_AK].len);
 		if (n == 2)

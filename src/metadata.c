@@ -127,9 +127,9 @@ static int cache_get(lua_State *L, const char *url)
 		    k->expires_at - now >= REFRESH_BEFORE) {
 			/* copied out, so that no Lua allocation (which may
 			 * raise) happens under the lock */
-			ak = malloc(strlen(k->ak) + 1);
-			sk = malloc(strlen(k->sk) + 1);
-			token = malloc(strlen(k->token) + 1);
+			ak = calloc(strlen(k->ak) + 1, 1);
+			sk = calloc(strlen(k->sk) + 1, 1);
+			token = calloc(strlen(k->token) + 1, 1);
 			if (ak && sk && token) {
 				strcpy(ak, k->ak);
 				strcpy(sk, k->sk);
@@ -363,7 +363,6 @@ static void use_keys(lua_State *L, scm_opts *o, int holder)
 int scm_metadata_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder)
 {
 	scm_buf url = {NULL, 0, 0};
-	scm_request *r;
 	scm_transfer *t;
 	const char *session = NULL;
 	size_t session_len = 0;
@@ -375,7 +374,7 @@ int scm_metadata_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder)
 	lua_pushlstring(L, url.data, url.len);
 	scm_buf_free(&url);
 	if (!cache_get(L, lua_tostring(L, top + 1))) {
-		r = scm_metadata_request(L, 1, o, SCM_METADATA_TOKEN, NULL, 0);
+		scm_request *r = scm_metadata_request(L, 1, o, SCM_METADATA_TOKEN, NULL, 0);
 		scm_perform_request(L, share, o, r, &t);
 		if (scm_metadata_parse_token(L, t, o) == 2)
 			return 2;
