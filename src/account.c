@@ -13,6 +13,7 @@
 
 #include "account.h"
 #include "client.h"
+#include "metadata.h"
 #include "sign.h"
 
 #define IAM_PATH "/v3/auth/domains"
@@ -93,6 +94,44 @@ int scm_account_put(const char *ak, size_t ak_len, const char *id, size_t id_len
 	entries[i].id = v;
 	pthread_mutex_unlock(&lock);
 	return 0;
+}
+
+/* Lua states using the caches: the last one to close frees them (the
+ * module's memory may be unmapped once every state has unloaded it). */
+static int users;
+
+static int anchor_gc(lua_State *L)
+{
+	int i, last;
+	(void)L;
+	pthread_mutex_lock(&lock);
+	last = --users == 0;
+	if (last) {
+		for (i = 0; i < nentries; i++) {
+			free(entries[i].ak);
+			free(entries[i].id);
+			entries[i].ak = entries[i].id = NULL;
+		}
+		nentries = oldest = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	if (last)
+		scm_metadata_forget();
+	return 0;
+}
+
+void scm_caches_anchor(lua_State *L)
+{
+	static const char KEY = 'a';
+	lua_newuserdata(L, 1);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, anchor_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY);
+	pthread_mutex_lock(&lock);
+	users++;
+	pthread_mutex_unlock(&lock);
 }
 
 /* An account id as it may go in a header. */

@@ -22,6 +22,10 @@ int scm_account_parse(lua_State *L, const scm_transfer *t, const scm_opts *o,
  * Returns 0, or 2 with nil and an err pushed. */
 int scm_account_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder);
 
+/* Called once per Lua state at load: the caches are freed when the last
+ * state using them closes. */
+void scm_caches_anchor(lua_State *L);
+
 int scm_l_account_request(lua_State *L, int client, int opts, int arg);
 int scm_l_account_decode(lua_State *L);
 int scm_l_account_id(lua_State *L);

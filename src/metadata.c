@@ -112,6 +112,21 @@ static void push_keys(lua_State *L, const char *ak, const char *sk, const char *
 	lua_setfield(L, -2, "expires_at");
 }
 
+void scm_metadata_forget(void)
+{
+	int i;
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < MAX_ENTRIES; i++) {
+		free(cache[i].url);
+		wipe_free(cache[i].ak);
+		wipe_free(cache[i].sk);
+		wipe_free(cache[i].token);
+		memset(&cache[i], 0, sizeof cache[i]);
+	}
+	next_slot = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 /* Pushes the keys kept for url when more than REFRESH_BEFORE seconds are
  * left (returns 1); returns 0 otherwise. */
 static int cache_get(lua_State *L, const char *url)

@@ -24,6 +24,9 @@ int scm_metadata_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder);
 /* Pushes the kept keys for the configured address when fresh (returns 1). */
 int scm_metadata_cached(lua_State *L, const scm_opts *o);
 
+/* Wipes and frees every kept key. */
+void scm_metadata_forget(void);
+
 int scm_l_metadata_request(lua_State *L);
 int scm_l_metadata_decode(lua_State *L);
 int scm_l_metadata_cached(lua_State *L);

@@ -141,6 +141,7 @@ int luaopen_scm(lua_State *L)
 	scm_error_init(L);
 	scm_decode_init(L);
 	scm_iterate_init(L);
+	scm_caches_anchor(L);
 	scm_client_new(L, 0);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
 
