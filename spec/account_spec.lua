@@ -297,14 +297,14 @@ describe("account id, content and ECS credentials (libcurl path)", function()
       -- the clock is faked through the emulator's expiry: keys that live
       -- 39 minutes are fetched again at each call; 6 hours, kept
       emu:reset({ metadata_expires_in = 39 * 60 })
-      local reset = ("os.execute(\"curl -s -o /dev/null -X POST -d '{\\\"metadata_expires_in\\\":21600}' "
+      local reset = ("os.execute(\"env -u LD_PRELOAD curl -s -o /dev/null -X POST -d '{\\\"metadata_expires_in\\\":21600}' "
         .. "%s/_emulator/reset\"); "):format(emu.url)
       local got = child({ HUAWEICLOUD_SDK_METADATA_ENDPOINT = emu.url .. "/ecs-refresh" }, [[
         local o = { endpoint = U, credentials = "ecs" }
         local a = assert(scm.list(o)).total_count
         local b = assert(scm.all(o)).total_count
         local function count()
-          local p = io.popen("curl -s " .. U .. "/_emulator/log")
+          local p = io.popen("env -u LD_PRELOAD curl -s " .. U .. "/_emulator/log")
           local n = 0
           for _, r in ipairs(cjson.decode(p:read("*a"))) do
             if r.path:find("securitykey$") then n = n + 1 end
