@@ -89,6 +89,7 @@ end
 -- A private emulator; args is the start command's option string, cacert
 -- the CA that signed its TLS certificate, if it has one.
 function M.start(args, cacert)
+  M.check_isolated()
   local dir = tmpdir("scm-emulator")
   local url = run("emulator/scm-emulator start --dir " .. quote(dir) .. " "
     .. (args or "")):gsub("%s+$", "")
@@ -96,10 +97,23 @@ function M.start(args, cacert)
   return e
 end
 
+-- No spec may reach a real IAM or the ECS metadata address: both must
+-- point at a loopback server (scripts/check points them at the emulator).
+function M.check_isolated()
+  for _, name in ipairs({ "HUAWEICLOUD_SDK_IAM_ENDPOINT", "HUAWEICLOUD_SDK_METADATA_ENDPOINT" }) do
+    local v = os.getenv(name) or ""
+    if not v:match("^https?://127%.0%.0%.1[:/]") and not v:match("^https?://localhost[:/]") then
+      error(name .. " must point at a loopback server (got '" .. v .. "'): run the specs "
+        .. "through make check, or set it to the emulator's URL", 0)
+    end
+  end
+end
+
 local shared
 -- The emulator `make check` started (SCM_EMULATOR_URL), or one started
 -- for this process and stopped when it exits.
 function M.shared()
+  M.check_isolated()
   if shared then return shared end
   local url = os.getenv("SCM_EMULATOR_URL")
   if url then
