@@ -297,8 +297,8 @@ describe("account id, content and ECS credentials (libcurl path)", function()
       -- the clock is faked through the emulator's expiry: keys that live
       -- 39 minutes are fetched again at each call; 6 hours, kept
       emu:reset({ metadata_expires_in = 39 * 60 })
-      local reset = ("os.execute(\"env -u LD_PRELOAD curl -s -o /dev/null -X POST -d '{\\\"metadata_expires_in\\\":21600}' "
-        .. "%s/_emulator/reset\"); "):format(emu.url)
+      local reset = ("os.execute(\"env -u LD_PRELOAD curl -s -o /dev/null -X POST "
+        .. "-d '{\\\"metadata_expires_in\\\":21600}' %s/_emulator/reset\"); "):format(emu.url)
       local got = child({ HUAWEICLOUD_SDK_METADATA_ENDPOINT = emu.url .. "/ecs-refresh" }, [[
         local o = { endpoint = U, credentials = "ecs" }
         local a = assert(scm.list(o)).total_count

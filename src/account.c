@@ -102,11 +102,12 @@ static int users;
 
 static int anchor_gc(lua_State *L)
 {
-	int i, last;
+	int last;
 	(void)L;
 	pthread_mutex_lock(&lock);
 	last = --users == 0;
 	if (last) {
+		int i;
 		for (i = 0; i < nentries; i++) {
 			free(entries[i].ak);
 			free(entries[i].id);
