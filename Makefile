@@ -147,11 +147,13 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm $(DESTDIR)$(BINDIR)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/scm.so
 	install -m 0644 lua/scm/resty.lua $(DESTDIR)$(LUA_LDIR)/scm/resty.lua
+	install -m 0644 lua/scm/metrics.lua $(DESTDIR)$(LUA_LDIR)/scm/metrics.lua
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
 	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
 
 uninstall:
 	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(LUA_LDIR)/scm/resty.lua \
+		$(DESTDIR)$(LUA_LDIR)/scm/metrics.lua \
 		$(DESTDIR)$(BINDIR)/scm-certs
 
 clean:

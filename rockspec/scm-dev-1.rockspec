@@ -30,6 +30,7 @@ build = {
    },
    modules = {
       ["scm.resty"] = "lua/scm/resty.lua",
+      ["scm.metrics"] = "lua/scm/metrics.lua",
       scm = {
          sources = {
             "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
