@@ -4,7 +4,7 @@ local cjson = require("cjson")
 local emulator = require("emulator")
 local cli = require("cli")
 
-local run, at = cli.run, cli.at
+local run = cli.run
 
 describe("scm-certs check", function()
   local emu, target

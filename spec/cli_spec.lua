@@ -269,7 +269,8 @@ describe("scm-certs", function()
     it("an option outside its rule", function()
       assert.equal("SCM UNKNOWN - --status: unknown status 'VALID' (did you mean PAID?)\n",
         unknown(target .. " --status VALID"))
-      assert.equal("SCM UNKNOWN - --retries must be a whole number >= 0, got '-1'\n", unknown(target .. " --retries -1"))
+      assert.equal("SCM UNKNOWN - --retries must be a whole number >= 0, got '-1'\n",
+        unknown(target .. " --retries -1"))
       assert.matches("concurrency", unknown(target .. " --concurrency 17"))
       assert.same({}, emu:log())
     end)
