@@ -11,11 +11,21 @@ M.NOW_TEXT = "2024-11-27 00:00:00"
 M.NOW = 1732665600
 
 -- Runs the command; returns stdout, stderr and the exit code. env is a
--- string of NAME=value words put before the command (`env -i` style
--- clearing with clear_env).
+-- string of NAME=value words put before the command.
 function M.run(args, env, clear_env)
   local err_file = os.tmpname()
-  local prefix = clear_env and "env -i PATH=/usr/bin:/bin HOME=/nonexistent" or "env"
+  -- clear_env: no credentials or endpoint from the environment (the
+  -- sanitizer's LD_PRELOAD and options stay)
+  local prefix = "env"
+  if clear_env then
+    prefix = "env"
+    for _, name in ipairs({ "SCM_TOKEN", "SCM_ENDPOINT", "SCM_REGION", "HUAWEICLOUD_SDK_AK",
+      "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_DOMAIN_ID",
+      "HUAWEICLOUD_SDK_CREDENTIALS_FILE", "HUAWEICLOUD_SDK_IAM_ENDPOINT" }) do
+      prefix = prefix .. " -u " .. name
+    end
+    prefix = prefix .. " HOME=/nonexistent"
+  end
   local cmd = ("%s LUA_CPATH=%s %s %s bin/scm-certs %s 2>%s; echo \"@@$?\""):format(
     prefix, emulator.quote(package.cpath), env or "", M.LUA, args, err_file)
   local out = emulator.run(cmd, true)
