@@ -232,7 +232,8 @@ rock: $(ROCKSPEC)
 # 5.x listed there), built from a copy of the working tree in build/deb.
 DEB_DIR = build/deb
 deb:
-	@EXTRA_PKGS="dh-lua debhelper dpkg-dev lintian" sh scripts/deps $(LUA)
+	@EXTRA_PKGS="dh-lua debhelper dpkg-dev lintian lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev" \
+		sh scripts/deps $(LUA)
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/scm-$(VERSION)
 	git ls-files -co --exclude-standard | while read -r f; do [ -f "$$f" ] && printf '%s\n' "$$f"; done | \
 		tar -c -T - | tar -x -C $(DEB_DIR)/scm-$(VERSION)

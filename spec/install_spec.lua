@@ -151,8 +151,9 @@ describe("installation", function()
       assert.equal(lib .. "/?.so;;", cpath)
       assert.is_true(exists(lib .. "/scm.so"))
       for _, f in ipairs(lua_files()) do assert.is_true(exists(lib .. "/" .. f), f) end
-      -- nginx runs init_by_lua while it reads its configuration: with the
-      -- two printed lines, scm.resty and the LuaJIT scm.so load there
+      -- a one-shot nginx with the two printed lines: scm.resty and the
+      -- LuaJIT scm.so load in its worker, which writes what it loaded and
+      -- exits
       local dir = tree .. "/nginx"
       run("mkdir -p " .. quote(dir .. "/conf"))
       local conf = assert(io.open(dir .. "/conf/nginx.conf", "w"))
@@ -165,16 +166,41 @@ events {}
 http {
   lua_package_path "%s;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
   lua_package_cpath "%s";
-  init_by_lua_block {
-    local resty = require("scm.resty")
-    assert(package.loaded.scm and resty._VERSION == "scm %s", "scm.resty did not load")
-    ngx.log(ngx.NOTICE, "loaded ", resty._VERSION)
+  init_worker_by_lua_block {
+    local ok, resty = pcall(require, "scm.resty")
+    local f = assert(io.open(ngx.config.prefix() .. "/loaded", "w"))
+    f:write(ok and resty._VERSION .. " " .. package.searchpath("scm", package.cpath) or tostring(resty))
+    f:close()
+    os.exit(0)
   }
 }
-]]):format(dir, dir, path:gsub(";;$", ""), cpath, VERSION))
+]]):format(dir, dir, path:gsub(";;$", ""), cpath))
       conf:close()
-      run(("nginx -t -p %s -c %s/conf/nginx.conf -e %s/error.log 2>&1"):format(quote(dir), quote(dir), quote(dir)))
-      assert.truthy(read(dir .. "/error.log"):find("loaded scm " .. VERSION, 1, true))
+      run(("timeout 60 nginx -p %s -c %s/conf/nginx.conf -e %s/error.log -g 'daemon off; master_process off;' 2>&1")
+        :format(quote(dir), quote(dir), quote(dir)))
+      assert.equal(("scm %s %s/scm.so"):format(VERSION, lib), read(dir .. "/loaded"))
+    end)
+  end)
+
+  describe("new files", function()
+    it("a new lua/scm/**.lua and src/*.c are built and installed by make and LuaRocks unchanged", function()
+      -- a copy of the checkout with one more C file and a nested Lua module
+      local src = tree .. "/src-copy"
+      run(("mkdir -p %s && git ls-files -co --exclude-standard | while read -r f; do [ -f \"$f\" ] "
+        .. "&& printf '%%s\\n' \"$f\"; done | tar -c -T - | tar -x -C %s"):format(quote(src), quote(src)))
+      run(("mkdir -p %s/lua/scm/probe && echo 'return 42' > %s/lua/scm/probe/deep.lua && "
+        .. "echo 'int scm_new_file_probe(void) { return 42; }' > %s/src/new_file_probe.c")
+        :format(quote(src), quote(src), quote(src)))
+      local function has_probe(root, cdir, ldir)
+        assert.is_true(exists(root .. ldir .. "/scm/probe/deep.lua"), root .. ldir .. "/scm/probe/deep.lua")
+        assert.matches(" T scm_new_file_probe\n", run("nm " .. quote(root .. cdir .. "/scm.so")))
+      end
+      run(("cd %s && make --no-print-directory install LUA=%s PREFIX=/usr DESTDIR=%s/make 2>&1")
+        :format(quote(src), LUA, quote(tree)))
+      has_probe(tree .. "/make", "/usr/lib/lua/" .. ABI, "/usr/share/lua/" .. ABI)
+      run(("cd %s && %s%s make --tree %s/rocks --deps-mode=none rockspec/scm-dev-1.rockspec%s 2>&1")
+        :format(quote(src), STOCK, ROCKS, quote(tree), ROCKS_VARS))
+      has_probe(tree .. "/rocks", "/lib/lua/" .. ABI, "/share/lua/" .. ABI)
     end)
   end)
 
