@@ -65,7 +65,7 @@ all: $(MODULE)
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/%.o: src/%.c $(HEADERS) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(HEADERS) VERSION | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The module links libcurl and libcrypto only: the Lua symbols come from
