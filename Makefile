@@ -209,17 +209,15 @@ $(ROCKSPEC): rockspec/scm-dev-1.rockspec VERSION scripts/release-rockspec
 	lua5.4 scripts/release-rockspec $(VERSION) < rockspec/scm-dev-1.rockspec > $@.tmp
 	mv $@.tmp $@
 
-# The src.rock from the working tree, offline: the files git knows of (and
-# new ones it does not ignore) as the release archive would hold them,
+# The src.rock from the working tree, offline: its files (scripts/tree-files)
+# as the archive of the release tag holds them,
 # packed by luarocks from a local copy of the rockspec; the rockspec inside
 # is then the release one, with the tagged archive URL.
 rock: $(ROCKSPEC)
 	@EXTRA_PKGS="zip" sh scripts/deps $(LUA)
 	rm -rf $(ROCK_DIR) && mkdir -p $(ROCK_DIR)/pack
-	git ls-files -co --exclude-standard | LC_ALL=C sort | \
-		while read -r f; do [ -f "$$f" ] && printf '%s\n' "$$f"; done | \
-		tar -cz --transform 's,^,scm-$(VERSION)/,' --owner=0 --group=0 --numeric-owner \
-			-f $(ROCK_DIR)/scm-$(VERSION).tar.gz -T -
+	sh scripts/tree-files | tar -cz --no-recursion --transform 's,^,scm-$(VERSION)/,S' \
+		--owner=0 --group=0 --numeric-owner -f $(ROCK_DIR)/scm-$(VERSION).tar.gz -T -
 	sed 's|^   url = .*|   url = "file://$(CURDIR)/$(ROCK_DIR)/scm-$(VERSION).tar.gz",|' \
 		$(ROCKSPEC) > $(ROCK_DIR)/pack/$(ROCKSPEC)
 	cd $(ROCK_DIR)/pack && luarocks pack $(ROCKSPEC)
@@ -235,8 +233,7 @@ deb:
 	@EXTRA_PKGS="dh-lua debhelper dpkg-dev lintian lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev" \
 		sh scripts/deps $(LUA)
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/scm-$(VERSION)
-	git ls-files -co --exclude-standard | while read -r f; do [ -f "$$f" ] && printf '%s\n' "$$f"; done | \
-		tar -c -T - | tar -x -C $(DEB_DIR)/scm-$(VERSION)
+	sh scripts/tree-files | tar -c --no-recursion -T - | tar -x -C $(DEB_DIR)/scm-$(VERSION)
 	cd $(DEB_DIR)/scm-$(VERSION) && dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(DEB_DIR)/*.changes
 	@ls $(DEB_DIR)/*.deb
