@@ -9,7 +9,7 @@
 #   make bench           benchmarks, written to bench/RESULTS.md
 #   make lint            luacheck, cppcheck, gcc -fanalyzer, luarocks lint
 #   make demo            the same set-up, then examples/list.lua
-#   make install         PREFIX=/usr/local DESTDIR= (scm.so, lua/scm/**, scm-certs)
+#   make install         PREFIX=/usr/local DESTDIR= (scm.so, lua/scm/**, scm-certs + man page)
 #   make install-openresty  PREFIX=/usr/local/openresty: built for LuaJIT,
 #                        into PREFIX/site/lualib
 #   make rockspec        scm-$(VERSION)-1.rockspec, the release rockspec
@@ -17,8 +17,9 @@
 #   make deb             the Debian packages, into build/deb/
 #   make clean
 #
-# The release is the VERSION file: the C code gets it as -DSCM_VERSION
-# (scm._VERSION), the rockspec and the Debian changelog are checked against it.
+# The release number is the VERSION file: the C code gets it as
+# -DSCM_VERSION (scm._VERSION), the release rockspec is generated with it,
+# and spec/install_spec.lua checks CHANGELOG.md and debian/changelog agree.
 #
 # Every variable below can be overridden on the command line.
 
@@ -163,6 +164,7 @@ demo: deps
 
 LUA_LDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
 # every Lua file under lua/, as module paths (scm/resty.lua, scm/x/y.lua)
 LUA_FILES = $(shell cd lua && find scm -name '*.lua' | LC_ALL=C sort)
 
@@ -179,9 +181,10 @@ install: install-lib
 	install -d $(DESTDIR)$(BINDIR)
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
 	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
+	install -D -m 0644 doc/scm-certs.1 $(DESTDIR)$(MANDIR)/man1/scm-certs.1
 
 uninstall:
-	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(BINDIR)/scm-certs \
+	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(BINDIR)/scm-certs $(DESTDIR)$(MANDIR)/man1/scm-certs.1 \
 		$(LUA_FILES:%=$(DESTDIR)$(LUA_LDIR)/%)
 	-find $(DESTDIR)$(LUA_LDIR)/scm -depth -type d -empty -delete 2>/dev/null
 

@@ -137,6 +137,7 @@ describe("installation", function()
       local root = tree .. "/opt/scm"
       assert_installed(root .. "/lib/lua/" .. ABI, root .. "/share/lua/" .. ABI)
       assert.equal("#!/usr/bin/env " .. LUA, read(root .. "/bin/scm-certs"):match("^[^\n]*"))
+      assert.equal(read("doc/scm-certs.1"), read(root .. "/share/man/man1/scm-certs.1"))
       run(("make --no-print-directory uninstall LUA=%s PREFIX=/opt/scm DESTDIR=%s 2>&1")
         :format(LUA, quote(tree)))
       assert.equal("", run("find " .. quote(tree) .. " -type f"))
