@@ -46,12 +46,14 @@ DEFS        = -DSCM_VERSION='"$(VERSION)"'
 ALL_CFLAGS  = $(WARN) -fPIC $(CFLAGS) $(DEFS) $(LUA_CFLAGS) $(CURL_CFLAGS)
 
 BUILD   = build/$(LUA)
-# LuaRocks (the rockspec's build.type "make") passes LUA_INCDIR, and
-# CURL_CFLAGS/CURL_LIBS from its external dependencies: one build
-# directory per set of Lua headers.
+# LuaRocks (the rockspec's build.type "make") passes LUA_INCDIR and the
+# directories of its external dependencies, curl and OpenSSL, instead of
+# pkg-config; one build directory per set of Lua headers.
 ifdef LUA_INCDIR
-LUA_CFLAGS = -I$(LUA_INCDIR)
-BUILD      = build/luarocks-$(notdir $(LUA_INCDIR))
+LUA_CFLAGS  = -I$(LUA_INCDIR)
+CURL_CFLAGS = -I$(CURL_INCDIR) -I$(OPENSSL_INCDIR)
+CURL_LIBS   = -L$(CURL_LIBDIR) -L$(OPENSSL_LIBDIR) -lcurl -lcrypto
+BUILD       = build/luarocks-$(notdir $(LUA_INCDIR))
 endif
 SRCS    = $(wildcard src/*.c)
 HEADERS = $(wildcard src/*.h)

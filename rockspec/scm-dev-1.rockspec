@@ -35,8 +35,10 @@ build = {
    variables = {
       CFLAGS = "$(CFLAGS)",
       LUA_INCDIR = "$(LUA_INCDIR)",
-      CURL_CFLAGS = "-I$(CURL_INCDIR) -I$(OPENSSL_INCDIR)",
-      CURL_LIBS = "-L$(CURL_LIBDIR) -L$(OPENSSL_LIBDIR) -lcurl -lcrypto",
+      CURL_INCDIR = "$(CURL_INCDIR)",
+      CURL_LIBDIR = "$(CURL_LIBDIR)",
+      OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+      OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       LUA_CDIR = "$(LIBDIR)",
       LUA_LDIR = "$(LUADIR)",
    },
