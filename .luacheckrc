@@ -10,4 +10,4 @@ files["examples/openresty/**"] = { globals = { "ngx" } }
 files["emulator/**"] = { globals = { "ngx" } }
 -- LuaRocks reads its configuration as global assignments
 files["luarocks/config.lua"] = { ignore = { "131" },
-  globals = { "rocks_provided", "rocks_servers", "gcc_rpath", "external_deps_subdirs", "variables" } }
+  globals = { "rocks_provided" } }

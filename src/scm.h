@@ -8,7 +8,11 @@
 
 #include "compat.h"
 
-#define SCM_VERSION "0.1.0"
+/* The release, from the VERSION file: make, the rockspecs and debian/rules
+ * all pass it as -DSCM_VERSION. */
+#ifndef SCM_VERSION
+#error "SCM_VERSION is not defined: build with make, LuaRocks or debian/rules"
+#endif
 #define SCM_PATH "/v3/scm/certificates"
 #define SCM_DEFAULT_RETRIES 2
 #define SCM_DEFAULT_TIMEOUT 30.0
