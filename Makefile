@@ -102,7 +102,7 @@ asan:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its committed
 # seed corpus; new inputs go to build/fuzz/corpus-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = options decode sign
+FUZZ_TARGETS = options decode sign response
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz:
