@@ -467,7 +467,6 @@ static int carries_query(const char *base, size_t len)
 	static const char TAIL[] = SCM_PATH "?limit=10";
 	CURLU *u = curl_url();
 	char *url, *path = NULL, *query = NULL;
-	size_t plen;
 	int ok = 0;
 	if (u == NULL || (url = malloc(len + sizeof TAIL)) == NULL) {
 		curl_url_cleanup(u);
@@ -478,7 +477,7 @@ static int carries_query(const char *base, size_t len)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
-		plen = strlen(path);
+		size_t plen = strlen(path);
 		ok = strcmp(query, "limit=10") == 0 && plen >= sizeof SCM_PATH - 1 &&
 		     strcmp(path + plen - (sizeof SCM_PATH - 1), SCM_PATH) == 0;
 	}

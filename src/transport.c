@@ -56,7 +56,6 @@ void scm_keep_value(const scm_response *r, char *field, size_t size,
 		    const char *v, size_t n, int strict)
 {
 	scm_buf b = {NULL, 0, 0};
-	size_t i;
 	int redacted;
 	field[0] = '\0';
 	while (n > 0 && (*v == ' ' || *v == '\t')) {
@@ -74,6 +73,7 @@ void scm_keep_value(const scm_response *r, char *field, size_t size,
 		return;
 	}
 	if (strict) {
+		size_t i;
 		for (i = 0; i < b.len; i++)
 			if ((unsigned char)b.data[i] < 0x20 || (unsigned char)b.data[i] == 0x7f)
 				break;
