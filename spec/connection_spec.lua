@@ -90,5 +90,19 @@ describe("connections", function()
       each_process_gets_its_own_pages(function(extra) return client:list(extra) end)
       client:close()
     end)
+
+    it("a listing started before the fork raises in the child and goes on in the parent", function()
+      emu:reset({ certs = 200 })
+      local iter, state = scm.each(emu:opts({ limit = 10, concurrency = 4 }))
+      local ids = { assert(iter(state)).id } -- the next pages are in flight
+      local pid = fork.fork()
+      if pid == 0 then
+        local ok, err = pcall(iter, state)
+        fork.exit((not ok and tostring(err):find("fork()", 1, true)) and 0 or 1)
+      end
+      assert.equal(0, fork.wait(pid), "the child's listing did not raise")
+      for cert in iter, state do ids[#ids + 1] = cert.id end
+      assert.equal(200, #ids)
+    end)
   end)
 end)
