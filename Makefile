@@ -102,7 +102,7 @@ asan:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its committed
 # seed corpus; new inputs go to build/fuzz/corpus-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = options decode sign response
+FUZZ_TARGETS = options decode sign expiry response
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz:
@@ -153,11 +153,13 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm $(DESTDIR)$(BINDIR)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/scm.so
 	install -m 0644 lua/scm/resty.lua $(DESTDIR)$(LUA_LDIR)/scm/resty.lua
+	install -m 0644 lua/scm/metrics.lua $(DESTDIR)$(LUA_LDIR)/scm/metrics.lua
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
 	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
 
 uninstall:
 	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(LUA_LDIR)/scm/resty.lua \
+		$(DESTDIR)$(LUA_LDIR)/scm/metrics.lua \
 		$(DESTDIR)$(BINDIR)/scm-certs
 
 clean:

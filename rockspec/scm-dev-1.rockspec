@@ -30,11 +30,12 @@ build = {
    },
    modules = {
       ["scm.resty"] = "lua/scm/resty.lua",
+      ["scm.metrics"] = "lua/scm/metrics.lua",
       scm = {
          sources = {
             "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
-            "src/decode.c", "src/error.c", "src/iterate.c", "src/options.c", "src/redact.c",
-            "src/retry.c",
+            "src/decode.c", "src/error.c", "src/expiry.c", "src/iterate.c", "src/options.c",
+            "src/redact.c", "src/retry.c",
             "src/request.c", "src/scm.c", "src/sign.c", "src/transport.c",
          },
          libraries = { "curl", "crypto" },

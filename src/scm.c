@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "expiry.h"
 #include "iterate.h"
 #include "request.h"
 
@@ -109,6 +110,7 @@ static const luaL_Reg functions[] = {
 	{"request", module_request},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
+	{"expiry", scm_l_expiry},
 	{NULL, NULL}};
 
 LUALIB_API int luaopen_scm(lua_State *L);
