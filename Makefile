@@ -60,8 +60,8 @@ HEADERS = $(wildcard src/*.h)
 OBJS    = $(SRCS:src/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/scm.so
 
-.PHONY: all check memcheck asan fuzz bench lint demo deps install install-lib install-openresty \
-	uninstall rockspec rock deb clean
+.PHONY: all testlibs check memcheck asan fuzz bench lint demo deps install install-lib \
+	install-openresty uninstall rockspec rock deb clean
 
 all: $(MODULE)
 
@@ -79,8 +79,14 @@ $(MODULE): $(OBJS)
 deps:
 	@sh scripts/deps $(LUA)
 
+# Test-only helpers, next to the module the specs load; never installed.
+TESTLIBS = $(BUILD)/scm_testfork.so
+$(BUILD)/scm_testfork.so: spec/support/testfork.c | $(BUILD)
+	$(CC) $(WARN) -fPIC -shared $(CFLAGS) $(LUA_CFLAGS) -o $@ $<
+testlibs: $(TESTLIBS)
+
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all testlibs
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(BUILD) sh scripts/check
 
 # valgrind over the whole spec suite: any error or definite leak fails.
@@ -91,7 +97,7 @@ VALGRIND = env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libcurl.so.4 valgrind -q \
 	--suppressions=$(CURDIR)/scripts/valgrind.supp
 memcheck:
 	@EXTRA_PKGS=valgrind sh scripts/deps $(LUA)
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all testlibs
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(BUILD) SCM_SLOW=1 \
 		PROVE_EXEC_PREFIX="$(VALGRIND)" sh scripts/check
 
@@ -104,7 +110,7 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # scripts/asan-exit-shim.c keeps processes from hanging at exit (see there).
 asan:
 	@sh scripts/deps $(LUA)
-	@$(MAKE) --no-print-directory all BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" \
+	@$(MAKE) --no-print-directory all testlibs BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined"
 	$(CC) -shared -fPIC -O2 -o $(ASAN_BUILD)/exit-shim.so scripts/asan-exit-shim.c
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(ASAN_BUILD) \
@@ -117,7 +123,7 @@ asan:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its committed
 # seed corpus; new inputs go to build/fuzz/corpus-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = options decode sign
+FUZZ_TARGETS = options decode sign expiry response
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz:

@@ -181,4 +181,17 @@ describe("credentials", function()
       assert.equal("page", out)
     end)
   end)
+
+  it("a FIFO as the credentials file does not block: it is not a regular file", function()
+    local fifo = home .. "/credentials.fifo"
+    emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
+    -- timeout: before the fix, opening the FIFO waited for a writer forever
+    local code = ("package.cpath = %q; local ok, err = pcall(require('scm').list, { endpoint = %q }); "
+      .. "io.write(ok and 'no error' or tostring(err))"):format(package.cpath, emu.url)
+    local out = emulator.run("env -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK HOME=" .. emulator.quote(home)
+      .. " HUAWEICLOUD_SDK_CREDENTIALS_FILE=" .. emulator.quote(fifo) .. " timeout 60 " .. LUA
+      .. " -e " .. emulator.quote(code) .. " 2>&1", true)
+    assert.truthy(out:find("cannot read " .. fifo .. ": not a regular file", 1, true), out)
+    assert.same({}, emu:log())
+  end)
 end)

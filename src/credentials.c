@@ -4,7 +4,10 @@
  * missing. Secret values are never shown. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,7 +115,8 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 	char fallback[1024], *text, *line, *next;
 	size_t len = 0;
 	FILE *f;
-	int k, in_section = 0, any = 0;
+	struct stat st;
+	int fd, k, in_section = 0, any = 0;
 
 	if (path == NULL || path[0] == '\0') {
 		if (home == NULL || home[0] == '\0')
@@ -120,10 +124,23 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 		snprintf(fallback, sizeof fallback, "%s/.huaweicloud/credentials", home);
 		path = fallback;
 	}
-	f = fopen(path, "rb");
-	if (f == NULL) {
+	/* O_NONBLOCK: opening a FIFO would wait for a writer, with no
+	 * timeout; only a regular file is read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno == ENOENT && path == fallback)
 			return 0;
+		return luaL_argerror(L, arg, lua_pushfstring(L,
+			"cannot read the credentials file %s: %s", path, strerror(errno)));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return luaL_argerror(L, arg, lua_pushfstring(L,
+			"cannot read %s: not a regular file", path));
+	}
+	f = fdopen(fd, "rb");
+	if (f == NULL) {
+		close(fd);
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read the credentials file %s: %s", path, strerror(errno)));
 	}

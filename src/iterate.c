@@ -2,9 +2,12 @@
  * then on every offset is known, so up to `concurrency` pages are fetched
  * side by side through libcurl's multi interface, over the client's pooled
  * connections, and handed out in the server's order. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "iterate.h"
@@ -53,14 +56,26 @@ typedef struct scm_iter {
 	int pos, count;    /* position in the current page */
 	int closed;
 	seen_set seen;
+	/* Bounds against a server that would keep a listing going forever:
+	 * the pages the first total_count allows (plus slack), and pages
+	 * that bring no id not seen before. */
+	lua_Integer first_total; /* -1 before the first page */
+	lua_Integer start_offset;
+	lua_Integer max_pages, pages; /* pages allowed, pages requested */
+	lua_Integer page_offset;      /* offset of the page handed out */
+	int fresh;                    /* new ids in the page handed out */
+	pid_t pid;                    /* the process its transfers belong to */
 } scm_iter;
 
 /* ---- seen ids ------------------------------------------------------------ */
 
-static uint64_t hash_id(const char *s, size_t len)
+/* tag keeps apart ids of different types that print alike ("7" and 7) */
+static uint64_t hash_id(char tag, const char *s, size_t len)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a finaliser */
 	size_t i;
+	h ^= (unsigned char)tag;
+	h *= 1099511628211ULL;
 	for (i = 0; i < len; i++) {
 		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
@@ -106,13 +121,23 @@ static page_slot *slot_at(scm_iter *it, int k)
 	return &it->slots[(it->head + k) % it->nslots];
 }
 
-/* Stops every transfer and frees every handle; safe to call again. */
+/* Stops every transfer and frees every handle; safe to call again. In a
+ * child of fork() the handles are the parent's: left untouched (client.c
+ * says why). */
 static void iter_close(scm_iter *it)
 {
 	int k;
 	if (it->closed)
 		return;
 	it->closed = 1;
+	if (it->pid != getpid()) {
+		for (k = 0; k < MAX_CONCURRENCY; k++) {
+			scm_abandon(it->slots[k].t.easy);
+			it->slots[k].t.easy = NULL;
+		}
+		scm_abandon(it->multi);
+		it->multi = NULL;
+	}
 	for (k = 0; k < MAX_CONCURRENCY; k++) {
 		page_slot *s = &it->slots[k];
 		if (s->state == SLOT_RUNNING)
@@ -161,15 +186,22 @@ static void launch(lua_State *L, scm_iter *it)
 		luaL_error(L, "scm: not enough memory for the request");
 	}
 	it->queued++;
+	it->pages++;
 	it->next_offset = scm_next_offset(it->next_offset, it->limit);
+}
+
+/* Pushes the err of a listing that would not end. */
+static void endless(lua_State *L, scm_iter *it, const char *message)
+{
+	scm_push_error(L, "decode", 0, NULL, 0, message, NULL, &it->o);
+	scm_error_attempts(L, 1);
 }
 
 /* A transfer ended: done, or waiting to be tried again. */
 static void finished(scm_iter *it, page_slot *s, CURLcode code)
 {
 	double delay;
-	s->t.res.code = code;
-	curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->t.res.status);
+	scm_transfer_ended(&s->t, code);
 	curl_multi_remove_handle(it->multi, s->t.easy);
 	scm_transfer_forget_request(&s->t); /* its headers held the credentials */
 	if (s->attempts <= it->retries &&
@@ -227,6 +259,14 @@ static int next_page(lua_State *L, scm_iter *it)
 	if (it->queued == 0) {
 		if (it->last || (it->total >= 0 && it->next_offset >= it->total))
 			return 0;
+		if (it->first_total >= 0 && it->pages >= it->max_pages) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "listing does not end: total_count went from %lld "
+				 "to %lld; stopped after %lld pages", (long long)it->first_total,
+				 (long long)it->total, (long long)it->pages);
+			endless(L, it, msg);
+			return -1;
+		}
 		launch(L, it);
 	}
 	if (wait_head(it) != 0) {
@@ -234,6 +274,7 @@ static int next_page(lua_State *L, scm_iter *it)
 		return luaL_error(L, "scm: not enough memory for the request");
 	}
 	head = slot_at(it, 0);
+	it->page_offset = head->offset;
 	n = scm_push_result(L, &head->t, &it->o, head->attempts);
 	scm_transfer_clear(&head->t);
 	head->state = SLOT_IDLE;
@@ -247,6 +288,15 @@ static int next_page(lua_State *L, scm_iter *it)
 	scm_tointeger(L, -1, &total);
 	it->total = total;
 	lua_pop(L, 1);
+	if (it->first_total < 0) {
+		/* the pages the first total allows, from where the listing
+		 * starts, plus one in sixteen and one more for pages that
+		 * shift while it runs */
+		lua_Integer left = total > it->start_offset ? total - it->start_offset : 0;
+		lua_Integer needed = left / it->limit + (left % it->limit != 0);
+		it->first_total = total;
+		it->max_pages = needed + needed / 16 + 1;
+	}
 	lua_getfield(L, -1, "certificates");
 	lua_remove(L, -2);
 	it->count = (int)lua_rawlen(L, -1);
@@ -264,7 +314,8 @@ static int next_page(lua_State *L, scm_iter *it)
 		}
 		it->queued = 0;
 	}
-	while (!it->last && it->queued < it->nslots && it->next_offset < it->total)
+	while (!it->last && it->queued < it->nslots && it->next_offset < it->total &&
+	       it->pages < it->max_pages)
 		launch(L, it);
 	/* Send the new requests now, without waiting: the pages come in
 	 * while the caller works through this one. */
@@ -285,22 +336,51 @@ static scm_iter *check_iter(lua_State *L, int idx)
 /* Pushes the next certificate not handed out before (1), or nothing at the
  * end (0); on failure pushes err and returns -1. The page being handed out
  * is kept in the user value. */
+/* The key of the id at the top of the stack, 0 when it has none that can
+ * be compared (no id, or a table). */
+static uint64_t id_key(lua_State *L)
+{
+	char num[48];
+	size_t len;
+	lua_Integer i;
+	const char *s;
+	switch (lua_type(L, -1)) {
+	case LUA_TSTRING:
+		s = lua_tolstring(L, -1, &len);
+		return hash_id('s', s, len);
+	case LUA_TNUMBER:
+		if (scm_tointeger(L, -1, &i))
+			snprintf(num, sizeof num, "%lld", (long long)i);
+		else
+			snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, -1));
+		return hash_id('n', num, strlen(num));
+	case LUA_TBOOLEAN:
+		return hash_id('b', lua_toboolean(L, -1) ? "1" : "0", 1);
+	default:
+		return 0;
+	}
+}
+
 static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 {
 	for (;;) {
 		if (it->closed) /* at the end, or closed early: nothing more */
 			return 0;
+		if (it->pid != getpid()) {
+			iter_close(it);
+			luaL_error(L, "scm: a listing started before fork() cannot go on in the child");
+		}
 		if (it->pos < it->count) {
+			uint64_t key;
 			scm_getuservalue(L, iter_idx);
 			lua_rawgeti(L, -1, UV_PAGE);
 			lua_rawgeti(L, -1, ++it->pos);
 			lua_replace(L, -3);
 			lua_pop(L, 1);
 			lua_getfield(L, -1, "id");
-			if (lua_type(L, -1) == LUA_TSTRING) {
-				size_t len;
-				const char *id = lua_tolstring(L, -1, &len);
-				int fresh = seen_add(&it->seen, hash_id(id, len));
+			key = id_key(L);
+			if (key != 0) {
+				int fresh = seen_add(&it->seen, key);
 				if (fresh < 0) {
 					iter_close(it);
 					luaL_error(L, "scm: not enough memory");
@@ -310,8 +390,20 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 					continue;
 				}
 			}
+			it->fresh++;
 			lua_pop(L, 1);
 			return 1;
+		}
+		/* A page that brought nothing new, with more to come: the
+		 * server repeats itself and the listing would never end. */
+		if (it->count > 0 && it->fresh == 0 &&
+		    (it->queued > 0 || (!it->last && it->next_offset < it->total))) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "listing does not end: the page at offset %lld "
+				 "brought no new certificate", (long long)it->page_offset);
+			iter_close(it);
+			endless(L, it, msg);
+			return -1;
 		}
 		switch (next_page(L, it)) {
 		case 0:
@@ -321,6 +413,7 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 			iter_close(it);
 			return -1;
 		}
+		it->fresh = 0;
 		scm_getuservalue(L, iter_idx);
 		lua_insert(L, -2);
 		lua_rawseti(L, -2, UV_PAGE);
@@ -386,6 +479,9 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	it->o.v[SCM_OPT_LIMIT].set = 1;
 	it->o.v[SCM_OPT_LIMIT].i = it->limit;
 	it->next_offset = scm_opt_int(&it->o, SCM_OPT_OFFSET, 0);
+	it->start_offset = it->next_offset;
+	it->first_total = -1;
+	it->pid = getpid();
 	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
 	it->retries = scm_opt_retries(&it->o);
 	it->total = -1;

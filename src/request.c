@@ -139,8 +139,10 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	return 1;
 }
 
-/* Copies the value of header name (any case) from the table at idx. */
-static void header_field(lua_State *L, int idx, const char *name, char *out, size_t size)
+/* Keeps the value of header name (any case) from the table at idx, as
+ * the transport keeps one it received (secrets removed before cutting). */
+static void header_field(lua_State *L, int idx, const char *name, const scm_response *r,
+			 char *out, size_t size, int strict)
 {
 	out[0] = '\0';
 	if (lua_type(L, idx) != LUA_TTABLE)
@@ -156,10 +158,7 @@ static void header_field(lua_State *L, int idx, const char *name, char *out, siz
 			if (k[i] == '\0' && name[i] == '\0') {
 				size_t len;
 				const char *v = lua_tolstring(L, -1, &len);
-				if (len >= size)
-					len = size - 1;
-				memcpy(out, v, len);
-				out[len] = '\0';
+				scm_keep_value(r, out, size, v, len, strict);
 			}
 		}
 		lua_pop(L, 1);
@@ -190,9 +189,11 @@ int scm_l_decode(lua_State *L)
 	t.res.status = (long)status;
 	t.res.declared = -1;
 	t.max_body = (size_t)-1;
-	header_field(L, 3, "X-Request-Id", t.res.request_id, sizeof t.res.request_id);
-	header_field(L, 3, "Location", t.res.location, sizeof t.res.location);
-	header_field(L, 3, "Content-Type", t.res.content_type, sizeof t.res.content_type);
+	t.res.nsecrets = scm_opts_secrets(&o, t.res.secrets);
+	header_field(L, 3, "X-Request-Id", &t.res, t.res.request_id, sizeof t.res.request_id, 1);
+	header_field(L, 3, "Location", &t.res, t.res.location, sizeof t.res.location, 0);
+	header_field(L, 3, "Content-Type", &t.res, t.res.content_type,
+		     sizeof t.res.content_type, 0);
 	/* The body is read in place: decoding copies what it keeps. */
 	t.res.body.data = (char *)body;
 	t.res.body.len = len;

@@ -16,7 +16,7 @@
 
 static int retryable(const scm_response *r)
 {
-	if (r->too_large || r->oom)
+	if (r->too_large || r->oom || r->bad_headers)
 		return 0;
 	if (r->code == CURLE_OK)
 		return r->status == 429 || r->status == 500 || r->status == 502 ||
@@ -55,8 +55,9 @@ static double retry_after(const char *v)
 		return -1;
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (end != v && *end == '\0' && errno == 0)
-		return n < 0 ? 0 : (double)n;
+	if (end != v && *end == '\0')
+		/* too large for a long: far over any wait worth making */
+		return errno == ERANGE ? (n < 0 ? 0 : 1e300) : n < 0 ? 0 : (double)n;
 	when = curl_getdate(v, NULL);
 	if (when == (time_t)-1)
 		return -1;

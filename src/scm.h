@@ -20,6 +20,9 @@
 #define SCM_DEFAULT_MAX_BODY (8 * 1024 * 1024)
 #define SCM_DEFAULT_PAGE_SIZE 50
 #define SCM_DEFAULT_CONCURRENCY 4
+/* The largest offset option: far above any account's certificates, far
+ * below where offset + pages * limit could overflow. */
+#define SCM_MAX_OFFSET 2147483647
 
 /* Metatable names. */
 #define SCM_CLIENT_MT "scm.client"
@@ -55,6 +58,8 @@ enum scm_opt_id {
 	SCM_OPT_USER_AGENT,
 	SCM_OPT_MAX_BODY,
 	SCM_OPT_CONCURRENCY,
+	SCM_OPT_PROXY,
+	SCM_OPT_NO_PROXY,
 	SCM_OPT_COUNT
 };
 
@@ -118,6 +123,20 @@ int scm_buf_add_encoded(scm_buf *b, const char *s, size_t len);
 /* Overwrites the contents before freeing: for buffers that held secrets. */
 void scm_buf_wipe(scm_buf *b);
 
+/* ---- redact.c: secrets out of server text ------------------------------ */
+typedef struct scm_secret {
+	const char *s;
+	size_t len;
+} scm_secret;
+#define SCM_MAX_SECRETS 3
+/* Replaces in b every occurrence of each secret, and every run of 8 bytes
+ * or more that begins one, with "***". Returns 1 when something was
+ * replaced, 0 when not, -1 when out of memory. */
+int scm_redact(scm_buf *b, const scm_secret *secrets, size_t count);
+/* The secrets among o's options (token, sk, security_token); returns how
+ * many were stored in out. */
+size_t scm_opts_secrets(const scm_opts *o, scm_secret out[SCM_MAX_SECRETS]);
+
 /* ---- transport.c: one HTTP exchange over libcurl ------------------------ */
 typedef struct scm_response {
 	CURLcode code;        /* libcurl's result of the transfer */
@@ -132,6 +151,11 @@ typedef struct scm_response {
 	char content_type[96];
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
+	int os_errno;         /* errno of a failed connect, 0 when none */
+	int in_headers;       /* a status line came, the blank line not yet */
+	int bad_headers;      /* the transfer failed inside the headers: too large */
+	scm_secret secrets[SCM_MAX_SECRETS]; /* removed from every kept value */
+	size_t nsecrets;
 	scm_buf body;
 	int body_index; /* > 0: the body is also this Lua string on the stack */
 } scm_response;
@@ -149,6 +173,8 @@ typedef struct scm_transfer {
 int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
+/* Notes how a transfer ended (libcurl's code, status, errno). */
+void scm_transfer_ended(scm_transfer *t, CURLcode code);
 /* Frees what one exchange holds (headers are wiped: they carry secrets),
  * keeping the easy handle and its connection. */
 void scm_transfer_clear(scm_transfer *t);
@@ -157,6 +183,11 @@ void scm_transfer_free(scm_transfer *t);
  * transfer is over, keeping the response. */
 void scm_transfer_forget_request(scm_transfer *t);
 CURLSH *scm_share_new(void);
+/* Keeps header value v (n bytes) in field: trimmed, secrets of r removed,
+ * then cut to size. strict (a request id): the field stays empty when the
+ * value held a secret or a control byte, or does not fit. */
+void scm_keep_value(const scm_response *r, char *field, size_t size,
+		    const char *v, size_t n, int strict);
 
 /* ---- retry.c: which failures are tried again, and when ---------------- */
 /* 1 and the delay in seconds when a failed attempt (0 for the first) is
