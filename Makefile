@@ -144,14 +144,16 @@ demo: deps
 LUA_LDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 BINDIR   ?= $(PREFIX)/bin
 install: $(MODULE)
-	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm/resty $(DESTDIR)$(BINDIR)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/scm.so
 	install -m 0644 lua/scm/resty.lua $(DESTDIR)$(LUA_LDIR)/scm/resty.lua
+	install -m 0644 lua/scm/resty/cache.lua lua/scm/resty/timer.lua $(DESTDIR)$(LUA_LDIR)/scm/resty/
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
 	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
 
 uninstall:
 	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(LUA_LDIR)/scm/resty.lua \
+		$(DESTDIR)$(LUA_LDIR)/scm/resty/cache.lua $(DESTDIR)$(LUA_LDIR)/scm/resty/timer.lua \
 		$(DESTDIR)$(BINDIR)/scm-certs
 
 clean:

@@ -30,6 +30,8 @@ build = {
    },
    modules = {
       ["scm.resty"] = "lua/scm/resty.lua",
+      ["scm.resty.cache"] = "lua/scm/resty/cache.lua",
+      ["scm.resty.timer"] = "lua/scm/resty/timer.lua",
       scm = {
          sources = {
             "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
