@@ -147,6 +147,26 @@ describe("OpenResty example", function()
     assert.is_false(got.fresh)
   end)
 
+  it("serves /metrics from the cached listing: 100 scrapes, one listing", function()
+    -- scm.metrics.render(certs, info) comes with issue 13
+    if not io.open("lua/scm/metrics.lua") then
+      pending("scm.metrics is not in this tree yet")
+      return
+    end
+    emu:reset({ certs = 300 })
+    start()
+    local r = ab(ex.base .. "/metrics", 100, 10)
+    assert.same({ 100, 0, 0 }, { r.complete, r.failed, r.non2xx }, r.text)
+    assert.equal(6, #emu:log())
+    local file = os.tmpname()
+    run(("curl -sf %s/metrics > %s"):format(ex.base, file))
+    local text = run("cat " .. file)
+    assert.matches("scm_list_success 1", text)
+    assert.matches("scm_certificate_expiry_timestamp_seconds{", text, 1, true)
+    run("promtool check metrics < " .. file)
+    os.remove(file)
+  end)
+
   it("survives ab -n 2000 -c 200 twice: no failures, upstream connections capped, RSS steady", function()
     emu:reset({ certs = 300, latency_ms = 50 })
     start({ CACHE_TTL = 1 })

@@ -107,7 +107,7 @@ function M.every(interval, fn, opts)
     next = "scm:timer:" .. opts.name .. ":next",
   }
   -- each worker looks ten times an interval (0.05 s .. 10 s apart): a
-  -- run starts at most that late, and a worker's own ticks never overlap
+  -- run starts at most that late; the lock keeps runs from overlapping
   local every = min(max(interval / 10, 0.05), 10)
   local ok, err = ngx.timer.every(every, tick, job)
   if not ok then return nil, err end
