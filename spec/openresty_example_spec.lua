@@ -147,6 +147,26 @@ describe("OpenResty example", function()
     assert.is_false(got.fresh)
   end)
 
+  it("lets a reload through while the expiry check waits on a hanging upstream", function()
+    emu:faults({ { type = "delay", ms = 120000 } })
+    start() -- the start-up check lists, and its first page hangs
+    assert.is_truthy(emulator.wait_for(20, function() return #emu:log() >= 1 end))
+    local old = workers()
+    local q = quote(ex.dir)
+    run(("nginx -p %s -c %s/conf/nginx.conf -e %s/error.log -s reload 2>&1"):format(q, q, q))
+    local gone = emulator.wait_for(20, function()
+      for _, pid in ipairs(old) do
+        if emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
+      end
+      return true
+    end, 0.2)
+    assert.is_true(gone, "old workers still running after 20 s")
+    -- the new workers list: the killed listing's lock does not hold them
+    local status, body = get("/certs")
+    assert.equal(200, status)
+    assert.equal(123, cjson.decode(body).total_count)
+  end)
+
   it("serves /metrics from the cached listing: 100 scrapes, one listing", function()
     -- scm.metrics.render(certs, info) comes with issue 13
     if not io.open("lua/scm/metrics.lua") then

@@ -12,12 +12,17 @@ local json = require("cjson.safe").new() -- our own settings, not the caller's
 local ngx = ngx
 local now, update_time, sleep = ngx.now, ngx.update_time, ngx.sleep
 local exiting = ngx.worker.exiting
+local spawn, kill = ngx.thread.spawn, ngx.thread.kill
 local concat, sort = table.concat, table.sort
 local min = math.min
 
 local M = {}
 
 local FORMAT = 1 -- of a stored entry; another value is ignored (a listing)
+-- The lock of a listing in flight lives LOCK_TTL seconds and is renewed
+-- every LOCK_RENEW while the listing goes on: a listing killed with its
+-- worker (a reload) or its timer holds up the others that long at most.
+local LOCK_TTL, LOCK_RENEW = 5, 1
 
 -- Options that change how a listing is made, not what it gives: left out
 -- of the key, so that callers differing only in these share one copy.
@@ -237,6 +242,17 @@ local function waited_too_long(c, key, old, what)
   return failed(c, key, old, err, now(), nil, "shared")
 end
 
+local serial = 0
+
+-- Renews a listing's lock while the listing goes on.
+local function keep(dict, lock, token)
+  while true do
+    sleep(LOCK_RENEW)
+    if dict:get(lock) ~= token then return end
+    dict:set(lock, token, LOCK_TTL)
+  end
+end
+
 -- Does what get() promises once the copy is missing or old: one caller
 -- lists, the others wait for its outcome.
 local function refresh(c, key, opts, old)
@@ -263,10 +279,13 @@ local function refresh(c, key, opts, old)
   local e, err, info, raised
   local step = 0.005
   while true do
-    -- the lock outlives a worker that dies listing by at most `wait`
-    if c.dict:add(lock, true, math.max(c.wait, 1)) then
+    serial = serial + 1
+    local token = ngx.worker.pid() .. ":" .. serial
+    if c.dict:add(lock, token, LOCK_TTL) then
+      local keeper = spawn(keep, c.dict, lock, token)
       e, err, info, raised = list_locked(c, key, opts, old)
-      c.dict:delete(lock)
+      kill(keeper)
+      if c.dict:get(lock) == token then c.dict:delete(lock) end
       break
     end
     -- another worker lists: wait for its copy or its failure
