@@ -59,6 +59,7 @@ http {
         local a = ngx.req.get_uri_args()
         local settings = { ttl = tonumber(a.ttl), stale_if_error = tonumber(a.stale),
           error_ttl = tonumber(a.error_ttl), wait = tonumber(a.wait), key = a.key, dict = a.dict }
+        if a.bogus then settings.bogus = 1 end
         if a.purge then require("scm.resty.cache").purge(opts, settings) end
         local ok, certs, err, info = pcall(require("scm.resty").cached_all, opts, settings)
         local out
@@ -203,6 +204,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
     it("raises on bad settings, naming them, and sends nothing", function()
       assert.matches("scm.resty.cache: ttl must be a number >= 0 %(got %-1%)", post("ttl=-1", emu:opts()).raised)
       assert.matches('scm.resty.cache: dict: no lua_shared_dict named "nope"', post("dict=nope", emu:opts()).raised)
+      assert.matches('scm.resty.cache: unknown setting "bogus"', post("bogus=1", emu:opts()).raised)
       assert.matches("limit must be 10, 20 or 50", post("", emu:opts({ limit = 30 })).raised)
       assert.same({}, emu:log())
     end)
