@@ -6,6 +6,7 @@ exclude_files = { "build/**", "luarocks-tree/**" }
 files["spec/**"] = { std = "+busted" }
 -- code that runs inside nginx
 files["lua/scm/resty.lua"] = { globals = { "ngx" } }
+files["lua/scm/resty/**"] = { globals = { "ngx" } }
 files["examples/openresty/**"] = { globals = { "ngx" } }
 files["emulator/**"] = { globals = { "ngx" } }
 -- LuaRocks reads its configuration as global assignments

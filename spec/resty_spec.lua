@@ -74,30 +74,9 @@ http {
 ]]
 
 describe("OpenResty path (scm.resty)", function()
-  local emu, dir, port, base
+  local emu, dir, base
 
-  local function start_nginx()
-    dir = emulator.tmpdir("scm-resty")
-    for _ = 1, 20 do
-      port = math.random(20000, 60000)
-      local conf = CONF:gsub("@(%u+)@", {
-        DIR = dir, REPO = REPO, PORT = tostring(port),
-        USER = emulator.run("id -u"):match("^0") and "user root;" or "",
-      })
-      local f = assert(io.open(dir .. "/nginx.conf", "w"))
-      f:write(conf)
-      f:close()
-      if emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(
-        emulator.quote(dir), emulator.quote(dir), emulator.quote(dir))) then
-        base = "http://127.0.0.1:" .. port
-        for _ = 1, 50 do
-          if emulator.ok("curl -sf " .. base .. "/ping >/dev/null 2>&1") then return end
-          emulator.run("sleep 0.1")
-        end
-      end
-    end
-    error("nginx did not start: " .. emulator.run("cat " .. dir .. "/error.log"))
-  end
+  local nginx
 
   setup(function()
     math.randomseed(os.time())
@@ -105,19 +84,12 @@ describe("OpenResty path (scm.resty)", function()
       emulator.run("make --no-print-directory LUA=luajit all 2>&1")
     end
     emu = emulator.shared()
-    start_nginx()
+    nginx = emulator.nginx(CONF)
+    dir, base = nginx.dir, nginx.base
   end)
 
   teardown(function()
-    if dir then
-      local pid = emulator.run("cat " .. dir .. "/nginx.pid 2>/dev/null || true"):match("%d+")
-      emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit 2>/dev/null"):format(dir, dir, dir))
-      for _ = 1, 50 do
-        if not pid or not emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then break end
-        emulator.run("sleep 0.1")
-      end
-      emulator.run("rm -rf " .. emulator.quote(dir))
-    end
+    if nginx then nginx:stop() end
   end)
 
   before_each(function() emu:reset() end)

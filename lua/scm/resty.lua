@@ -340,5 +340,6 @@ end
 function M.list(opts) return default_client():list(opts) end
 function M.all(opts) return default_client():all(opts) end
 function M.each(opts) return default_client():each(opts) end
+function M.cached_all(opts, cache) return require("scm.resty.cache").all(opts, cache) end
 
 return M
