@@ -168,11 +168,6 @@ describe("OpenResty example", function()
   end)
 
   it("serves /metrics from the cached listing: 100 scrapes, one listing", function()
-    -- scm.metrics.render(certs, info) comes with issue 13
-    if not io.open("lua/scm/metrics.lua") then
-      pending("scm.metrics is not in this tree yet")
-      return
-    end
     emu:reset({ certs = 300 })
     start()
     local r = ab(ex.base .. "/metrics", 100, 10)
