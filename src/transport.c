@@ -19,6 +19,8 @@ static void reset_response(scm_response *r)
 	r->status = 0;
 	r->too_large = 0;
 	r->oom = 0;
+	r->headers_too_large = 0;
+	r->header_bytes = 0;
 	r->declared = -1;
 	r->encoded = 0;
 	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
@@ -77,6 +79,12 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 	size_t n = size * count, v;
 	char num[32];
 
+	/* libcurl's own limits, kept here too so both paths say the same */
+	r->header_bytes += n;
+	if (n > SCM_MAX_HEADER_LINE || r->header_bytes > SCM_MAX_HEADER_BLOCK) {
+		r->headers_too_large = 1;
+		return 0;
+	}
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a 1xx): forget the last one's fields,
 		 * keep its reason phrase ("HTTP/1.1 502 Bad Gateway"). */
