@@ -57,11 +57,12 @@ http {
             out = certs and { ids = ids(certs), total_count = certs.total_count } or { err = err_table(err) }
           else
             local list = {}
+            local it = resty.each(opts)
             local eok, eerr = pcall(function()
-              for cert in resty.each(opts) do list[#list + 1] = cert.id end
+              for cert in it do list[#list + 1] = cert.id end
             end)
-            out = eok and { ids = list } or { err = type(eerr) == "table" and err_table(eerr)
-              or { raised = tostring(eerr) } }
+            -- each raises a string (what nginx logs); the err is it.err
+            out = eok and { ids = list } or { err = it.err and err_table(it.err), raised = tostring(eerr) }
           end
         end)
         if not ok then out = { raised = tostring(raised) } end
@@ -238,6 +239,7 @@ describe("OpenResty path (scm.resty)", function()
       assert.same({ "api", 500 }, { got.err.kind, got.err.status })
       got = call("each", { concurrency = 1, retries = 0 })
       assert.equal("api", got.err.kind)
+      assert.equal(got.err.text, got.raised)
     end)
 
     it("a secret never appears in them", function()
