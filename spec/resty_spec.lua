@@ -302,8 +302,14 @@ describe("OpenResty path (scm.resty)", function()
       local expected = assert(scm.all(emu:opts({ sort_key = "certExpiredTime", sort_dir = "ASC" })))
       assert.equal(300, got.total_count)
       assert.same(ids_of(expected), ids_of(got.certificates))
-      local log = emulator.run("cat " .. edir .. "/error.log")
-      assert.matches("scm expiry check: %d+ of 300 certificates expire within 30 days", log)
+      -- the timer's line comes when its listing is done: waited for, with a deadline
+      local pattern = "scm expiry check: %d+ of 300 certificates expire within 30 days"
+      local log = require("openresty").wait_for(30, function()
+        local l = emulator.run("cat " .. edir .. "/error.log")
+        return l:match(pattern) and l
+      end)
+      assert.is_truthy(log, "no expiry check line in the log: " .. emulator.run("cat " .. edir .. "/error.log"))
+      assert.matches(pattern, log)
     end)
     emulator.run(("examples/openresty/run stop %s; rm -rf %s"):format(edir, edir))
     assert(ok, err)
