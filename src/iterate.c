@@ -116,6 +116,7 @@ static void finished(scm_iter *it, page_slot *s, CURLcode code)
 	double delay;
 	s->t.res.code = code;
 	curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->t.res.status);
+	scm_response_settle(&s->t.res);
 	curl_multi_remove_handle(it->multi, s->t.easy);
 	scm_transfer_forget_request(&s->t); /* its headers held the credentials */
 	if (s->attempts <= it->retries &&

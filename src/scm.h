@@ -161,6 +161,9 @@ typedef struct scm_transfer {
 /* Prepares t for one GET of the certificate list described by o; the
  * connection pool comes from share. Returns 0, or -1 on out of memory. */
 int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o);
+/* Once a transfer is over: what libcurl reports is made to say what
+ * happened (a header over libcurl's own limit). */
+void scm_response_settle(scm_response *r);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
 /* Frees what one exchange holds (headers are wiped: they carry secrets),

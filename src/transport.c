@@ -291,10 +291,19 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	return 0;
 }
 
+void scm_response_settle(scm_response *r)
+{
+	/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER itself,
+	 * before the header callback sees it, as "Out of memory" */
+	if (r->code == CURLE_OUT_OF_MEMORY && r->status > 0 && r->body.len == 0 && !r->oom)
+		r->headers_too_large = 1;
+}
+
 void scm_transfer_perform(scm_transfer *t)
 {
 	t->res.code = curl_easy_perform(t->easy);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->res.status);
+	scm_response_settle(&t->res);
 }
 
 void scm_transfer_forget_request(scm_transfer *t)
