@@ -33,7 +33,7 @@ build = {
       scm = {
          sources = {
             "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
-            "src/decode.c", "src/error.c", "src/iterate.c", "src/options.c", "src/retry.c",
+            "src/decode.c", "src/error.c", "src/iterate.c", "src/options.c", "src/plan.c", "src/retry.c",
             "src/request.c", "src/scm.c", "src/sign.c", "src/transport.c",
          },
          libraries = { "curl", "crypto" },
