@@ -76,13 +76,13 @@ static int fresh_id(lua_State *L, scm_listing *l)
 		r = seen_add(&l->seen, finish(hash_bytes(h ^ 's', (const unsigned char *)id, len)));
 	} else if (t == LUA_TNUMBER) {
 		lua_Integer i;
-		lua_Number n = lua_tonumber(L, -1);
-		unsigned char b[sizeof(lua_Number)];
 		if (scm_tointeger(L, -1, &i)) {
 			unsigned char k[sizeof i];
 			memcpy(k, &i, sizeof i);
 			r = seen_add(&l->seen, finish(hash_bytes(h ^ 'i', k, sizeof k)));
 		} else {
+			lua_Number n = lua_tonumber(L, -1);
+			unsigned char b[sizeof n];
 			memcpy(b, &n, sizeof n);
 			r = seen_add(&l->seen, finish(hash_bytes(h ^ 'n', b, sizeof b)));
 		}
