@@ -120,6 +120,16 @@ function M.state()
     running = ngx.timer.running_count(), pending = ngx.timer.pending_count(), rss_kb = rss_kb() })
 end
 
+-- /retrying: a timer whose list waits out the retries the upstream asks for.
+function M.retrying()
+  local opts = body_opts()
+  local ok, err = ngx.timer.at(0, function()
+    local _, lerr = resty.list(opts)
+    ngx.log(ngx.NOTICE, "retrying timer ended: ", tostring(lerr))
+  end)
+  say({ ok = ok and true or false, err = err })
+end
+
 function M.rss()
   say({ rss_kb = rss_kb() })
 end

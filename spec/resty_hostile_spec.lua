@@ -46,6 +46,12 @@ describe("scm.resty against hostile upstreams", function()
     return decoded, status
   end
 
+  local function json_of(out)
+    local ok, decoded = pcall(cjson.decode, out)
+    assert(ok, "not JSON: " .. tostring(out))
+    return decoded
+  end
+
   local function close_wait()
     local port = emu.url:match(":(%d+)$")
     local out = emulator.run(("ss -Htan state close-wait '( dport = :%s )' | wc -l"):format(port))
@@ -196,4 +202,56 @@ describe("scm.resty against hostile upstreams", function()
         assert.is_true(got.elapsed < 2.0, ("took %.2f s"):format(got.elapsed))
       end)
     end)
+
+  describe("the connection cap", function()
+    local capped
+    setup(function()
+      capped = openresty.start({
+        http = 'init_worker_by_lua_block { require("scm.resty").configure({ max_connections = 2 }) }',
+        server = HANDLERS,
+      })
+    end)
+    teardown(function()
+      if capped then capped:stop() end
+    end)
+
+    it("holds every listing of a worker to max_connections upstream connections", function()
+      emu:reset({ certs = 500, latency_ms = 300 })
+      local out = capped:get("/t/all", cjson.encode(emu:opts({ concurrency = 8 })))
+      assert.equal(500, #cjson.decode(out).ids)
+      -- requests arrive at most two at a time, a latency apart
+      local log = emu:log()
+      for i = 1, #log do
+        local near = 0
+        for j = 1, #log do
+          if log[j].time >= log[i].time and log[j].time < log[i].time + 0.2 then near = near + 1 end
+        end
+        assert.is_true(near <= 2, ("%d requests within 0.2 s of request %d"):format(near, i))
+      end
+    end)
+  end)
+
+  describe("a worker told to exit", function()
+    it("stops waiting to retry at once", function()
+      local own = openresty.start({ server = HANDLERS .. [[
+    location = /retrying { content_by_lua_block { require("resty_handlers").retrying() } }
+]] })
+      local ok, err = pcall(function()
+        emu:faults({ { type = "raw", head = "HTTP/1.1 503 Busy\r\nRetry-After: 20\r\nContent-Length: 0", count = 3 } })
+        local started = json_of(own:get("/retrying", cjson.encode(emu:opts({ retries = 2 }))))
+        assert.is_true(started.ok)
+        assert.is_truthy(openresty.wait_for(10, function() return #emu:log() >= 1 end))
+        local pid = emulator.run("cat " .. own.dir .. "/nginx.pid"):match("%d+")
+        local t0 = tonumber(emulator.run("date +%s.%N"))
+        emulator.run(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit"):format(own.dir, own.dir, own.dir))
+        local gone = openresty.wait_for(30, function() return not emulator.ok("kill -0 " .. pid .. " 2>/dev/null") end)
+        local took = tonumber(emulator.run("date +%s.%N")) - t0
+        assert.is_truthy(gone)
+        assert.is_true(took < 5, ("nginx took %.1f s to quit"):format(took))
+        assert.equal(1, #emu:log())
+      end)
+      own:stop()
+      assert(ok, err)
+    end)
+  end)
 end)

@@ -13,6 +13,7 @@ local ngx = ngx
 local tcp = ngx.socket.tcp
 local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
 local now, sleep, update_time = ngx.now, ngx.sleep, ngx.update_time
+local exiting = ngx.worker.exiting
 local floor, min, max = math.floor, math.min, math.max
 local concat = table.concat
 
@@ -392,10 +393,16 @@ local function fetch(plan, offset, stop_at)
     end
     local delay = plan:retry(what, attempt, retry_after)
     update_time()
-    if not delay or ngx.worker.exiting() or (stop_at and now() + delay >= stop_at) then
+    if not delay or exiting() or (stop_at and now() + delay >= stop_at) then
       return nil, with_attempts(err, attempt)
     end
-    sleep(delay)
+    -- waited in slices: a worker told to exit stops waiting at once
+    local wake = now() + delay
+    repeat
+      sleep(min(0.2, max(0, wake - now())))
+      update_time()
+      if exiting() then return nil, with_attempts(err, attempt) end
+    until now() >= wake
   end
 end
 
