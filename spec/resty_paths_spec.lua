@@ -126,4 +126,18 @@ describe("both paths give the same results and errs", function()
     assert.equal("decode", curl.kind)
     assert.same(curl, cosocket)
   end)
+
+  -- last: the emulator is still sleeping on the request the deadline left
+  it("a listing's deadline", function()
+    local results = {}
+    for i, path in ipairs({ via_curl, via_nginx }) do
+      emu:reset({ certs = 500, latency_ms = 400 })
+      local t0 = tonumber(emulator.run("date +%s.%N"))
+      results[i] = path("all", emu:opts({ concurrency = 1, deadline = 1.5 }))
+      local took = tonumber(emulator.run("date +%s.%N")) - t0
+      assert.is_true(took < 2.5, ("took %.2f s"):format(took))
+    end
+    assert.equal("timeout", results[1].kind)
+    assert.same(results[1], results[2])
+  end)
 end)
