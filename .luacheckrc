@@ -4,6 +4,8 @@ max_line_length = 120
 exclude_files = { "build/**", "luarocks-tree/**" }
 
 files["spec/**"] = { std = "+busted" }
+-- handlers of the specs' private nginx
+files["spec/resty_handlers.lua"] = { globals = { "ngx" } }
 -- code that runs inside nginx
 files["lua/scm/resty.lua"] = { globals = { "ngx" } }
 files["lua/scm/resty/**"] = { globals = { "ngx" } }

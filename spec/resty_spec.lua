@@ -57,11 +57,12 @@ http {
             out = certs and { ids = ids(certs), total_count = certs.total_count } or { err = err_table(err) }
           else
             local list = {}
+            local it = resty.each(opts)
             local eok, eerr = pcall(function()
-              for cert in resty.each(opts) do list[#list + 1] = cert.id end
+              for cert in it do list[#list + 1] = cert.id end
             end)
-            out = eok and { ids = list } or { err = type(eerr) == "table" and err_table(eerr)
-              or { raised = tostring(eerr) } }
+            -- each raises a string (what nginx logs); the err is it.err
+            out = eok and { ids = list } or { err = it.err and err_table(it.err), raised = tostring(eerr) }
           end
         end)
         if not ok then out = { raised = tostring(raised) } end
@@ -210,6 +211,7 @@ describe("OpenResty path (scm.resty)", function()
       assert.same({ "api", 500 }, { got.err.kind, got.err.status })
       got = call("each", { concurrency = 1, retries = 0 })
       assert.equal("api", got.err.kind)
+      assert.equal(got.err.text, got.raised)
     end)
 
     it("a secret never appears in them", function()
@@ -272,8 +274,14 @@ describe("OpenResty path (scm.resty)", function()
       local expected = assert(scm.all(emu:opts({ sort_key = "certExpiredTime", sort_dir = "ASC" })))
       assert.equal(300, got.total_count)
       assert.same(ids_of(expected), ids_of(got.certificates))
-      local log = emulator.run("cat " .. edir .. "/error.log")
-      assert.matches("scm expiry check: %d+ of 300 certificates expire within 30 days", log)
+      -- the timer's line comes when its listing is done: waited for, with a deadline
+      local pattern = "scm expiry check: %d+ of 300 certificates expire within 30 days"
+      local log = require("openresty").wait_for(30, function()
+        local l = emulator.run("cat " .. edir .. "/error.log")
+        return l:match(pattern) and l
+      end)
+      assert.is_truthy(log, "no expiry check line in the log: " .. emulator.run("cat " .. edir .. "/error.log"))
+      assert.matches(pattern, log)
     end)
     emulator.run(("examples/openresty/run stop %s; rm -rf %s"):format(edir, edir))
     assert(ok, err)

@@ -176,13 +176,13 @@ static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts
 	char msg[CURL_ERROR_SIZE + 96];
 	const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
 
-	if (r->bad_headers) {
-		snprintf(msg, sizeof msg, "response headers too large or malformed: %s", detail);
-		return fail(L, "http", r, NULL, 0, msg, o);
-	}
 	if (r->os_errno == EMFILE || r->os_errno == ENFILE) {
 		snprintf(msg, sizeof msg, "request failed: too many open files (%s)", detail);
 		return fail(L, "network", r, NULL, 0, msg, o);
+	}
+	if (scm_response_cause(r) == SCM_CAUSE_MALFORMED) {
+		snprintf(msg, sizeof msg, "malformed response: %s", detail);
+		return fail(L, "decode", r, NULL, 0, msg, o);
 	}
 	if (r->code == CURLE_PARTIAL_FILE) {
 		snprintf(msg, sizeof msg, "response body truncated: got %zu of %lld bytes",
@@ -306,6 +306,11 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	char msg[160];
 	const char *problem;
 
+	if (r->headers_too_large) {
+		snprintf(msg, sizeof msg, "response headers exceed %d KB (a line %d KB)",
+			 SCM_MAX_HEADER_BLOCK / 1024, SCM_MAX_HEADER_LINE / 1024);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
 	if (r->oom)
 		return luaL_error(L, "scm: not enough memory for the response");
 	/* A non-2xx answer is "api" or "http" even when its body was cut

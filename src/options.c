@@ -73,6 +73,12 @@ static const option_rule OPTIONS[SCM_OPT_COUNT] = {
 	[SCM_OPT_CONCURRENCY] = {"concurrency", R_INT_RANGE, G_NONE, 0, 1, 16, NULL, NULL},
 	[SCM_OPT_PROXY] = {"proxy", R_PROXY, G_NONE, 0, 0, 0, NULL, NULL},
 	[SCM_OPT_NO_PROXY] = {"no_proxy", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_DEADLINE] = {"deadline", R_SECONDS, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_POOL_SIZE] = {"pool_size", R_INT_RANGE, G_NONE, 0, 1, 10000, NULL, NULL},
+	[SCM_OPT_BACKLOG] = {"backlog", R_INT_RANGE, G_NONE, 0, 0, 100000, NULL, NULL},
+	[SCM_OPT_KEEPALIVE_TIMEOUT] = {"keepalive_timeout", R_INT_RANGE, G_NONE, 0, 0, 86400000, NULL, NULL},
+	[SCM_OPT_SSL_SERVER_NAME] = {"ssl_server_name", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_SSL_SESSION_REUSE] = {"ssl_session_reuse", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
 };
 
 
@@ -692,4 +698,13 @@ int scm_query_append(scm_buf *b, const scm_opts *o)
 			return -1;
 	}
 	return 0;
+}
+
+void scm_cap_timeout(scm_opts *o, double left)
+{
+	double t = o->v[SCM_OPT_TIMEOUT].set ? o->v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT;
+	if (left < 0.001)
+		left = 0.001;
+	o->v[SCM_OPT_TIMEOUT].set = 1;
+	o->v[SCM_OPT_TIMEOUT].n = left < t ? left : t;
 }

@@ -78,28 +78,16 @@ int scm_l_sign(lua_State *L)
 	return 1;
 }
 
-/* scm.request(opts): the request scm.list would send for opts, as
- * { method = "GET", url = "...", headers = { name = value, ... } },
- * signed when ak/sk are used. Nothing is sent. */
-int scm_l_request(lua_State *L, int client, int opts, int arg)
+void scm_push_request(lua_State *L, const scm_transfer *t, const scm_opts *o)
 {
-	scm_client *c = scm_client_check(L, client);
-	scm_transfer t;
-	scm_opts o;
 	struct curl_slist *h;
-	memset(&t, 0, sizeof t);
-	scm_client_options(L, client, opts, arg, &o);
-	if (scm_transfer_setup(&t, c->share, &o) != 0) {
-		scm_transfer_free(&t);
-		return luaL_error(L, "scm: not enough memory for the request");
-	}
 	lua_createtable(L, 0, 3);
 	lua_pushliteral(L, "GET");
 	lua_setfield(L, -2, "method");
-	lua_pushlstring(L, t.url.data, t.url.len);
+	lua_pushlstring(L, t->url.data, t->url.len);
 	lua_setfield(L, -2, "url");
 	lua_newtable(L);
-	for (h = t.headers; h != NULL; h = h->next) {
+	for (h = t->headers; h != NULL; h = h->next) {
 		const char *colon = strchr(h->data, ':');
 		const char *v = colon ? colon + 1 : "";
 		if (colon == NULL)
@@ -112,29 +100,72 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	}
 	lua_setfield(L, -2, "headers");
 	/* how to send it, with every default filled in */
-	lua_pushnumber(L, o.v[SCM_OPT_TIMEOUT].set ? o.v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT);
+	lua_pushnumber(L, o->v[SCM_OPT_TIMEOUT].set ? o->v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT);
 	lua_setfield(L, -2, "timeout");
-	lua_pushnumber(L, o.v[SCM_OPT_CONNECT_TIMEOUT].set ? o.v[SCM_OPT_CONNECT_TIMEOUT].n
+	lua_pushnumber(L, o->v[SCM_OPT_CONNECT_TIMEOUT].set ? o->v[SCM_OPT_CONNECT_TIMEOUT].n
 							   : SCM_DEFAULT_CONNECT_TIMEOUT);
 	lua_setfield(L, -2, "connect_timeout");
-	lua_pushinteger(L, scm_opt_retries(&o));
+	lua_pushinteger(L, scm_opt_retries(o));
 	lua_setfield(L, -2, "retries");
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY));
 	lua_setfield(L, -2, "max_body");
-	lua_pushboolean(L, (int)scm_opt_int(&o, SCM_OPT_VERIFY, 1));
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_VERIFY, 1));
 	lua_setfield(L, -2, "verify");
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
 	lua_setfield(L, -2, "concurrency");
-	if (o.v[SCM_OPT_LIMIT].set) { /* left out, the API's default applies */
-		lua_pushinteger(L, o.v[SCM_OPT_LIMIT].i);
+	if (o->v[SCM_OPT_LIMIT].set) { /* left out, the API's default applies */
+		lua_pushinteger(L, o->v[SCM_OPT_LIMIT].i);
 		lua_setfield(L, -2, "limit");
 	}
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_OFFSET, 0));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_OFFSET, 0));
 	lua_setfield(L, -2, "offset");
-	if (o.v[SCM_OPT_CAFILE].set) {
-		lua_pushlstring(L, o.v[SCM_OPT_CAFILE].s, o.v[SCM_OPT_CAFILE].len);
+	if (o->v[SCM_OPT_CAFILE].set) {
+		lua_pushlstring(L, o->v[SCM_OPT_CAFILE].s, o->v[SCM_OPT_CAFILE].len);
 		lua_setfield(L, -2, "cafile");
 	}
+	/* for I/O layers of their own (scm.resty): the page size of a
+	 * listing, a listing's deadline, pool and TLS settings, header limits */
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE));
+	lua_setfield(L, -2, "page_size");
+	if (o->v[SCM_OPT_DEADLINE].set) {
+		lua_pushnumber(L, o->v[SCM_OPT_DEADLINE].n);
+		lua_setfield(L, -2, "deadline");
+	}
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_POOL_SIZE, SCM_DEFAULT_POOL_SIZE));
+	lua_setfield(L, -2, "pool_size");
+	if (o->v[SCM_OPT_BACKLOG].set) {
+		lua_pushinteger(L, o->v[SCM_OPT_BACKLOG].i);
+		lua_setfield(L, -2, "backlog");
+	}
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_KEEPALIVE_TIMEOUT, SCM_DEFAULT_KEEPALIVE_MS));
+	lua_setfield(L, -2, "keepalive_timeout");
+	if (o->v[SCM_OPT_SSL_SERVER_NAME].set) {
+		lua_pushlstring(L, o->v[SCM_OPT_SSL_SERVER_NAME].s, o->v[SCM_OPT_SSL_SERVER_NAME].len);
+		lua_setfield(L, -2, "ssl_server_name");
+	}
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_SSL_SESSION_REUSE, 1));
+	lua_setfield(L, -2, "ssl_session_reuse");
+	lua_pushinteger(L, SCM_MAX_HEADER_LINE);
+	lua_setfield(L, -2, "max_header_line");
+	lua_pushinteger(L, SCM_MAX_HEADER_BLOCK);
+	lua_setfield(L, -2, "max_header_block");
+}
+
+/* scm.request(opts): the request scm.list would send for opts, as
+ * { method = "GET", url = "...", headers = { name = value, ... } },
+ * signed when ak/sk are used. Nothing is sent. */
+int scm_l_request(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_transfer t;
+	scm_opts o;
+	memset(&t, 0, sizeof t);
+	scm_client_options(L, client, opts, arg, &o);
+	if (scm_transfer_setup(&t, c->share, &o) != 0) {
+		scm_transfer_free(&t);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	scm_push_request(L, &t, &o);
 	scm_transfer_free(&t);
 	return 1;
 }

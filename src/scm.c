@@ -4,6 +4,7 @@
 #include "client.h"
 #include "expiry.h"
 #include "iterate.h"
+#include "plan.h"
 #include "request.h"
 
 /* Registry key of the client behind the module-level functions. */
@@ -16,16 +17,21 @@ static int list_page(lua_State *L, int client, int opts, int arg)
 	scm_opts o;
 	int n;
 	int attempt, retries;
-	double delay;
+	double delay, deadline;
 	scm_client_options(L, client, opts, arg, &o);
 	retries = scm_opt_retries(&o);
+	deadline = o.v[SCM_OPT_DEADLINE].set ? scm_now() + o.v[SCM_OPT_DEADLINE].n : 0;
 	for (attempt = 0;; attempt++) {
-		if (scm_transfer_setup(&c->main, c->share, &o) != 0) {
+		scm_opts a = o;
+		if (deadline > 0) /* an attempt gets at most what is left */
+			scm_cap_timeout(&a, deadline - scm_now());
+		if (scm_transfer_setup(&c->main, c->share, &a) != 0) {
 			scm_transfer_clear(&c->main);
 			return luaL_error(L, "scm: not enough memory for the request");
 		}
 		scm_transfer_perform(&c->main);
-		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay))
+		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay) ||
+		    (deadline > 0 && scm_now() + delay >= deadline))
 			break;
 		scm_sleep(delay);
 	}
@@ -61,6 +67,7 @@ CALL_PAIR(list, list_page)
 CALL_PAIR(each, scm_each)
 CALL_PAIR(all, scm_all)
 CALL_PAIR(request, scm_l_request)
+CALL_PAIR(plan, scm_l_plan)
 
 static int scm_new(lua_State *L)
 {
@@ -92,6 +99,7 @@ static const luaL_Reg client_methods[] = {
 	{"each", method_each},
 	{"all", method_all},
 	{"request", method_request},
+	{"plan", method_plan},
 	{"close", client_close},
 	{NULL, NULL}};
 
@@ -108,6 +116,8 @@ static const luaL_Reg functions[] = {
 	{"new", scm_new},
 	{"sign", scm_l_sign},
 	{"request", module_request},
+	{"plan", module_plan},
+	{"retry", scm_l_retry},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
 	{"expiry", scm_l_expiry},
@@ -128,6 +138,7 @@ int luaopen_scm(lua_State *L)
 	scm_error_init(L);
 	scm_decode_init(L);
 	scm_iterate_init(L);
+	scm_plan_init(L);
 	scm_client_new(L, 0);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
 

@@ -23,6 +23,12 @@
 /* The largest offset option: far above any account's certificates, far
  * below where offset + pages * limit could overflow. */
 #define SCM_MAX_OFFSET 2147483647
+#define SCM_DEFAULT_POOL_SIZE 32        /* idle connections per host, per worker */
+#define SCM_DEFAULT_KEEPALIVE_MS 60000  /* idle time of a pooled connection */
+/* Response header limits, libcurl's (CURL_MAX_HTTP_HEADER and its 300 KB
+ * block): scm.resty applies the same. */
+#define SCM_MAX_HEADER_LINE (100 * 1024)
+#define SCM_MAX_HEADER_BLOCK (300 * 1024)
 
 /* Metatable names. */
 #define SCM_CLIENT_MT "scm.client"
@@ -60,6 +66,14 @@ enum scm_opt_id {
 	SCM_OPT_CONCURRENCY,
 	SCM_OPT_PROXY,
 	SCM_OPT_NO_PROXY,
+	/* a whole listing's time; and the pool and TLS knobs of scm.resty,
+	 * named as lua-resty-http names them (libcurl: see plan.c) */
+	SCM_OPT_DEADLINE,
+	SCM_OPT_POOL_SIZE,
+	SCM_OPT_BACKLOG,
+	SCM_OPT_KEEPALIVE_TIMEOUT,
+	SCM_OPT_SSL_SERVER_NAME,
+	SCM_OPT_SSL_SESSION_REUSE,
 	SCM_OPT_COUNT
 };
 
@@ -105,6 +119,8 @@ void scm_opts_check_where(lua_State *L, int arg, scm_opts *o);
 const char *scm_opts_base(const scm_opts *o, size_t *len);
 /* The option value as an integer, or dflt when it is not set. */
 lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt);
+/* Lowers timeout to left seconds (what is left of a deadline) if larger. */
+void scm_cap_timeout(scm_opts *o, double left);
 /* retries, default SCM_DEFAULT_RETRIES. */
 int scm_opt_retries(const scm_opts *o);
 
@@ -143,6 +159,8 @@ typedef struct scm_response {
 	long status;          /* HTTP status, 0 when none arrived */
 	int too_large;        /* the body passed max_body */
 	int oom;              /* out of memory while receiving */
+	int headers_too_large; /* a header line or the block over its limit */
+	size_t header_bytes;  /* of the response so far */
 	int encoded;          /* a Content-Encoding other than identity */
 	curl_off_t declared;  /* Content-Length, -1 when absent */
 	char reason[64];      /* the status line's reason phrase */
@@ -153,7 +171,6 @@ typedef struct scm_response {
 	char errbuf[CURL_ERROR_SIZE];
 	int os_errno;         /* errno of a failed connect, 0 when none */
 	int in_headers;       /* a status line came, the blank line not yet */
-	int bad_headers;      /* the transfer failed inside the headers: too large */
 	scm_secret secrets[SCM_MAX_SECRETS]; /* removed from every kept value */
 	size_t nsecrets;
 	scm_buf body;
@@ -190,8 +207,31 @@ void scm_keep_value(const scm_response *r, char *field, size_t size,
 		    const char *v, size_t n, int strict);
 
 /* ---- retry.c: which failures are tried again, and when ---------------- */
-/* 1 and the delay in seconds when a failed attempt (0 for the first) is
- * worth another; 0 when not. */
+/* What went wrong with an attempt, as far as retrying goes; the names
+ * (SCM_CAUSES, in this order) are what scm.retry takes. */
+enum scm_cause {
+	SCM_CAUSE_STATUS,    /* an answer arrived: its status decides */
+	SCM_CAUSE_NETWORK,   /* no connection, a reset, … */
+	SCM_CAUSE_TIMEOUT,
+	SCM_CAUSE_TRUNCATED, /* the body was cut short */
+	SCM_CAUSE_HANDSHAKE, /* the network broke a TLS handshake */
+	SCM_CAUSE_VERIFY,    /* the TLS peer failed verification */
+	SCM_CAUSE_TOO_LARGE, /* body over max_body, headers over their limits */
+	SCM_CAUSE_MALFORMED, /* not HTTP: a bad status line, Content-Length, chunk */
+	SCM_CAUSE_DECODE     /* a 2xx whose body is not the page */
+};
+extern const char *const SCM_CAUSES[];
+/* The rule: 1 and the delay in seconds when an attempt (0 for the first)
+ * that failed this way is worth another; 0 when not. retry_after is the
+ * header's value or NULL. */
+int scm_retry_decide(int cause, long status, const char *retry_after, int attempt,
+		     double *delay);
+/* Retry-After in seconds (delta-seconds or an HTTP date); -1 when absent
+ * or unusable (then backoff applies); huge values stay huge. */
+double scm_retry_after(const char *value);
+/* The cause of a finished libcurl transfer. */
+int scm_response_cause(const scm_response *r);
+/* scm_retry_decide for a finished libcurl transfer. */
 int scm_retry_delay(const scm_response *r, int attempt, double *delay);
 double scm_now(void); /* monotonic seconds */
 void scm_sleep(double seconds);

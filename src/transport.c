@@ -23,11 +23,12 @@ static void reset_response(scm_response *r)
 	r->status = 0;
 	r->too_large = 0;
 	r->oom = 0;
+	r->headers_too_large = 0;
+	r->header_bytes = 0;
 	r->declared = -1;
 	r->encoded = 0;
 	r->os_errno = 0;
 	r->in_headers = 0;
-	r->bad_headers = 0;
 	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
 	r->retry_after[0] = r->errbuf[0] = r->reason[0] = '\0';
 	r->body.len = 0;
@@ -110,6 +111,12 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 	size_t n = size * count, v;
 	char num[32];
 
+	/* libcurl's own limits, kept here too so both paths say the same */
+	r->header_bytes += n;
+	if (n > SCM_MAX_HEADER_LINE || r->header_bytes > SCM_MAX_HEADER_BLOCK) {
+		r->headers_too_large = 1;
+		return 0;
+	}
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a 1xx): forget the last one's fields,
 		 * keep its reason phrase ("HTTP/1.1 502 Bad Gateway"). */
@@ -378,15 +385,16 @@ void scm_transfer_ended(scm_transfer *t, CURLcode code)
 		else
 			close(fd);
 	}
-	/* libcurl keeps a header line in a bounded buffer (100 KB) and ends
-	 * the transfer with "out of memory" when one is longer: the server's
-	 * headers, not this process's memory */
+	/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KB)
+	 * itself, before the header callback sees it, and ends the transfer
+	 * with "out of memory": the server's headers, not this process's
+	 * memory */
 	if (r->in_headers && (code == CURLE_OUT_OF_MEMORY || code == CURLE_RECV_ERROR
 #if LIBCURL_VERSION_NUM >= 0x080600
 			      || code == CURLE_TOO_LARGE
 #endif
 			      ))
-		r->bad_headers = 1;
+		r->headers_too_large = 1;
 }
 
 void scm_transfer_perform(scm_transfer *t)

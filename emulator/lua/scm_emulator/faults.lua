@@ -80,9 +80,11 @@ local TYPES = {
   repeat_page = { total_count = "bytes" },
   rising = {},
   echo = { status = "http_status", bytes = "bytes", request_id = "raw_value" },
-  huge_header = { bytes = "bytes" },
+  raw = { head = "text", body = "text", bytes_per_second = "rate" },
+  trailer_drip = { interval_ms = "milliseconds" },
+  huge_header = { bytes = "bytes", bytes_per_second = "rate" },
 }
-local REQUIRED = { delay = "ms", huge = "bytes", huge_header = "bytes" }
+local REQUIRED = { delay = "ms", huge = "bytes", raw = "head", huge_header = "bytes" }
 
 local function check(spec, index)
   local where = ("fault %d"):format(index)
@@ -282,12 +284,40 @@ function APPLY.echo(f, respond)
   return ngx.exit(444)
 end
 
--- The normal answer with one more header of `bytes` bytes.
-function APPLY.huge_header(f, respond)
+-- Exactly these bytes: `head` (status line and header lines, CRLF
+-- between them; the empty line is added), then `body`, dripped at
+-- bytes_per_second when given; then the connection is closed.
+function APPLY.raw(f)
+  return http.send_bytes(f.head .. "\r\n\r\n", f.body or "", f.bytes_per_second)
+end
+
+-- The normal page in chunked coding, its last chunk, then one trailer
+-- line every interval_ms (default 500), never the empty line that ends them.
+function APPLY.trailer_drip(f, respond)
   local resp = respond()
-  resp.headers = resp.headers or {}
-  resp.headers["X-Padding"] = ("p"):rep(f.bytes)
-  return http.send(resp)
+  local head = ("HTTP/1.1 %d OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n")
+    :format(resp.status, resp.content_type)
+  local body = ("%x\r\n%s\r\n0\r\n"):format(#resp.body, resp.body)
+  return http.send_bytes(head .. body, nil, nil, function(i)
+    ngx.sleep((f.interval_ms or 500) / 1000)
+    return ("X-Trailer-%d: %d\r\n"):format(i, i)
+  end)
+end
+
+-- A 200 whose first header line never ends: "X-Huge: " and `bytes` of "a",
+-- sent as fast as the client reads (or at bytes_per_second).
+function APPLY.huge_header(f)
+  local left, piece = f.bytes, ("a"):rep(65536)
+  return http.send_bytes("HTTP/1.1 200 OK\r\nX-Huge: ", nil, nil, function()
+    if left <= 0 then
+      if f.bytes_per_second then ngx.sleep(1) return "" end
+      return nil
+    end
+    local n = math.min(left, f.bytes_per_second and math.max(1, math.floor(f.bytes_per_second / 10)) or 65536)
+    left = left - n
+    if f.bytes_per_second then ngx.sleep(0.1) end
+    return piece:sub(1, n)
+  end)
 end
 
 function M.apply(spec, respond)
