@@ -9,8 +9,17 @@
 #   make bench           benchmarks, written to bench/RESULTS.md
 #   make lint            luacheck, cppcheck, gcc -fanalyzer, luarocks lint
 #   make demo            the same set-up, then examples/list.lua
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (scm.so, lua/scm/**, scm-certs + man page)
+#   make install-openresty  PREFIX=/usr/local/openresty: built for LuaJIT,
+#                        into PREFIX/site/lualib
+#   make rockspec        scm-$(VERSION)-1.rockspec, the release rockspec
+#   make rock            scm-$(VERSION)-1.src.rock from the working tree
+#   make deb             the Debian packages, into build/deb/
 #   make clean
+#
+# The release number is the VERSION file: the C code gets it as
+# -DSCM_VERSION (scm._VERSION), the release rockspec is generated with it,
+# and spec/install_spec.lua checks CHANGELOG.md and debian/changelog agree.
 #
 # Every variable below can be overridden on the command line.
 
@@ -27,27 +36,39 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 LUA_CDIR   ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 BUSTED     ?= /usr/bin/busted
+VERSION    := $(shell cat VERSION)
 
 LUA_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(LUA_PC))
 CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl libcrypto)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl libcrypto)
 WARN        = -std=c99 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith
-ALL_CFLAGS  = $(WARN) -fPIC $(CFLAGS) $(LUA_CFLAGS) $(CURL_CFLAGS)
+DEFS        = -DSCM_VERSION='"$(VERSION)"'
+ALL_CFLAGS  = $(WARN) -fPIC $(CFLAGS) $(DEFS) $(LUA_CFLAGS) $(CURL_CFLAGS)
 
 BUILD   = build/$(LUA)
+# LuaRocks (the rockspec's build.type "make") passes LUA_INCDIR and the
+# directories of its external dependencies, curl and OpenSSL, instead of
+# pkg-config; one build directory per set of Lua headers.
+ifdef LUA_INCDIR
+LUA_CFLAGS  = -I$(LUA_INCDIR)
+CURL_CFLAGS = -I$(CURL_INCDIR) -I$(OPENSSL_INCDIR)
+CURL_LIBS   = -L$(CURL_LIBDIR) -L$(OPENSSL_LIBDIR) -lcurl -lcrypto
+BUILD       = build/luarocks-$(notdir $(LUA_INCDIR))
+endif
 SRCS    = $(wildcard src/*.c)
 HEADERS = $(wildcard src/*.h)
 OBJS    = $(SRCS:src/%.c=$(BUILD)/%.o)
 MODULE  = $(BUILD)/scm.so
 
-.PHONY: all check memcheck asan fuzz bench lint demo deps install uninstall clean
+.PHONY: all testlibs check memcheck asan fuzz bench lint demo deps install install-lib \
+	install-openresty uninstall rockspec rock deb clean
 
 all: $(MODULE)
 
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/%.o: src/%.c $(HEADERS) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(HEADERS) VERSION | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The module links libcurl and libcrypto only: the Lua symbols come from
@@ -58,8 +79,14 @@ $(MODULE): $(OBJS)
 deps:
 	@sh scripts/deps $(LUA)
 
+# Test-only helpers, next to the module the specs load; never installed.
+TESTLIBS = $(BUILD)/scm_testfork.so
+$(BUILD)/scm_testfork.so: spec/support/testfork.c | $(BUILD)
+	$(CC) $(WARN) -fPIC -shared $(CFLAGS) $(LUA_CFLAGS) -o $@ $<
+testlibs: $(TESTLIBS)
+
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all testlibs
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(BUILD) sh scripts/check
 
 # valgrind over the whole spec suite: any error or definite leak fails.
@@ -70,7 +97,7 @@ VALGRIND = env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libcurl.so.4 valgrind -q \
 	--suppressions=$(CURDIR)/scripts/valgrind.supp
 memcheck:
 	@EXTRA_PKGS=valgrind sh scripts/deps $(LUA)
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all testlibs
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(BUILD) SCM_SLOW=1 \
 		PROVE_EXEC_PREFIX="$(VALGRIND)" sh scripts/check
 
@@ -83,7 +110,7 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # scripts/asan-exit-shim.c keeps processes from hanging at exit (see there).
 asan:
 	@sh scripts/deps $(LUA)
-	@$(MAKE) --no-print-directory all BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" \
+	@$(MAKE) --no-print-directory all testlibs BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined"
 	$(CC) -shared -fPIC -O2 -o $(ASAN_BUILD)/exit-shim.so scripts/asan-exit-shim.c
 	@LUA=$(LUA) BUSTED=$(BUSTED) MODULE_DIR=$(ASAN_BUILD) \
@@ -96,13 +123,13 @@ asan:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its committed
 # seed corpus; new inputs go to build/fuzz/corpus-*.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = options decode sign
+FUZZ_TARGETS = options decode sign expiry response
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz:
 	mkdir -p $@
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HEADERS) | build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell $(PKG_CONFIG) --cflags lua5.4) $(CURL_CFLAGS) \
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(DEFS) $(shell $(PKG_CONFIG) --cflags lua5.4) $(CURL_CFLAGS) \
 		-o $@ $< $(SRCS) $(shell $(PKG_CONFIG) --libs lua5.4) $(CURL_LIBS)
 fuzz:
 	@EXTRA_PKGS="clang libclang-rt-14-dev" sh scripts/deps lua5.4
@@ -132,9 +159,11 @@ lint:
 	cppcheck --quiet --enable=warning,style,performance,portability --std=c99 \
 		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem -I src src
 	@for f in $(SRCS); do \
-		$(CC) -fanalyzer -Werror $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) -c -o /dev/null $$f || exit 1; \
+		$(CC) -fanalyzer -Werror $(WARN) $(DEFS) $(LUA_CFLAGS) $(CURL_CFLAGS) -c -o /dev/null $$f || exit 1; \
 	done; echo "gcc -fanalyzer: clean"
-	LUAROCKS_CONFIG=luarocks/config.lua luarocks --lua-version=5.4 lint rockspec/scm-dev-1.rockspec
+	luarocks --lua-version=5.4 lint rockspec/scm-dev-1.rockspec
+	@$(MAKE) --no-print-directory rockspec
+	luarocks --lua-version=5.4 lint $(ROCKSPEC)
 	@echo "lint: clean"
 
 demo: deps
@@ -143,18 +172,82 @@ demo: deps
 
 LUA_LDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 BINDIR   ?= $(PREFIX)/bin
-install: $(MODULE)
-	install -d $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/scm/resty $(DESTDIR)$(BINDIR)
+MANDIR   ?= $(PREFIX)/share/man
+# every Lua file under lua/, as module paths (scm/resty.lua, scm/x/y.lua)
+LUA_FILES = $(shell cd lua && find scm -name '*.lua' | LC_ALL=C sort)
+
+# The module alone: scm.so and the Lua files (LuaRocks installs this).
+install-lib: $(MODULE)
+	install -d $(DESTDIR)$(LUA_CDIR)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/scm.so
-	install -m 0644 lua/scm/resty.lua $(DESTDIR)$(LUA_LDIR)/scm/resty.lua
-	install -m 0644 lua/scm/resty/credentials.lua $(DESTDIR)$(LUA_LDIR)/scm/resty/credentials.lua
+	@for f in $(LUA_FILES); do \
+		echo "install -D -m 0644 lua/$$f $(DESTDIR)$(LUA_LDIR)/$$f"; \
+		install -D -m 0644 lua/$$f $(DESTDIR)$(LUA_LDIR)/$$f || exit 1; \
+	done
+
+install: install-lib
+	install -d $(DESTDIR)$(BINDIR)
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/scm-certs > $(DESTDIR)$(BINDIR)/scm-certs
 	chmod 0755 $(DESTDIR)$(BINDIR)/scm-certs
+	install -D -m 0644 doc/scm-certs.1 $(DESTDIR)$(MANDIR)/man1/scm-certs.1
 
 uninstall:
-	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(LUA_LDIR)/scm/resty.lua \
-		$(DESTDIR)$(LUA_LDIR)/scm/resty/credentials.lua \
-		$(DESTDIR)$(BINDIR)/scm-certs
+	rm -f $(DESTDIR)$(LUA_CDIR)/scm.so $(DESTDIR)$(BINDIR)/scm-certs $(DESTDIR)$(MANDIR)/man1/scm-certs.1 \
+		$(LUA_FILES:%=$(DESTDIR)$(LUA_LDIR)/%)
+	-find $(DESTDIR)$(LUA_LDIR)/scm -depth -type d -empty -delete 2>/dev/null
+
+# OpenResty: scm.so built for LuaJIT and the Lua files in PREFIX/site/lualib,
+# which OpenResty's default lua_package_path and lua_package_cpath search.
+OPENRESTY_PREFIX ?= $(if $(filter command line,$(origin PREFIX)),$(PREFIX),/usr/local/openresty)
+OPENRESTY_LIBDIR  = $(OPENRESTY_PREFIX)/site/lualib
+install-openresty:
+	@$(MAKE) --no-print-directory install-lib LUA=luajit \
+		LUA_CDIR=$(OPENRESTY_LIBDIR) LUA_LDIR=$(OPENRESTY_LIBDIR)
+	@echo
+	@echo "Installed for LuaJIT in $(OPENRESTY_LIBDIR)."
+	@echo "OpenResty searches it by default; with another nginx and its Lua module, add to http {}:"
+	@echo
+	@echo '    lua_package_path  "$(OPENRESTY_LIBDIR)/?.lua;;";'
+	@echo '    lua_package_cpath "$(OPENRESTY_LIBDIR)/?.so;;";'
+
+# The release rockspec is generated from the dev one (one build
+# description, the version from VERSION).
+ROCKSPEC = scm-$(VERSION)-1.rockspec
+SRC_ROCK = scm-$(VERSION)-1.src.rock
+ROCK_DIR = build/rock
+rockspec: $(ROCKSPEC)
+$(ROCKSPEC): rockspec/scm-dev-1.rockspec VERSION scripts/release-rockspec
+	lua5.4 scripts/release-rockspec $(VERSION) < rockspec/scm-dev-1.rockspec > $@.tmp
+	mv $@.tmp $@
+
+# The src.rock from the working tree, offline: its files (scripts/tree-files)
+# as the archive of the release tag holds them,
+# packed by luarocks from a local copy of the rockspec; the rockspec inside
+# is then the release one, with the tagged archive URL.
+rock: $(ROCKSPEC)
+	@EXTRA_PKGS="zip" sh scripts/deps $(LUA)
+	rm -rf $(ROCK_DIR) && mkdir -p $(ROCK_DIR)/pack
+	sh scripts/tree-files | tar -cz --no-recursion --transform 's,^,scm-$(VERSION)/,S' \
+		--owner=0 --group=0 --numeric-owner -f $(ROCK_DIR)/scm-$(VERSION).tar.gz -T -
+	sed 's|^   url = .*|   url = "file://$(CURDIR)/$(ROCK_DIR)/scm-$(VERSION).tar.gz",|' \
+		$(ROCKSPEC) > $(ROCK_DIR)/pack/$(ROCKSPEC)
+	cd $(ROCK_DIR)/pack && luarocks pack $(ROCKSPEC)
+	cp $(ROCKSPEC) $(ROCK_DIR)/
+	cd $(ROCK_DIR) && zip -q pack/$(SRC_ROCK) $(ROCKSPEC)
+	mv $(ROCK_DIR)/pack/$(SRC_ROCK) $(SRC_ROCK)
+	@echo "$(SRC_ROCK)"
+
+# Debian packages (debian/, dh-lua: lua-scm and lua-scm-dev for every Lua
+# 5.x listed there), built from a copy of the working tree in build/deb.
+DEB_DIR = build/deb
+deb:
+	@EXTRA_PKGS="dh-lua debhelper dpkg-dev lintian lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev" \
+		sh scripts/deps $(LUA)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/scm-$(VERSION)
+	sh scripts/tree-files | tar -c --no-recursion -T - | tar -x -C $(DEB_DIR)/scm-$(VERSION)
+	cd $(DEB_DIR)/scm-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf build src/*.o scm.so
+	rm -rf build src/*.o scm.so scm-*.rockspec scm-*.src.rock

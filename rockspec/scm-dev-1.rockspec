@@ -2,7 +2,8 @@ rockspec_format = "3.0"
 package = "scm"
 version = "dev-1"
 source = {
-   url = "git+file://./",
+   url = "git+https://github.com/lua-scm/scm.git",
+   branch = "main",
 }
 description = {
    summary = "List the SSL certificates of a Huawei Cloud account (SCM API)",
@@ -10,36 +11,40 @@ description = {
 A C module on libcurl and lua-cjson for the SSL Certificate Manager API
 (GET /v3/scm/certificates): validated options, structured errors,
 connection reuse, pages fetched in parallel, token or AK/SK
-(SDK-HMAC-SHA256) authentication.
+(SDK-HMAC-SHA256) authentication; scm.resty for OpenResty; the scm-certs
+command for scripts and monitoring.
 ]],
+   homepage = "https://github.com/lua-scm/scm",
    license = "MIT",
-   labels = { "huaweicloud", "ssl", "certificates", "curl" },
+   labels = { "huaweicloud", "ssl", "certificates", "curl", "openresty" },
 }
 dependencies = {
    "lua >= 5.1, < 5.5",
    "lua-cjson >= 2.1",
 }
+-- curl by its library alone: its header is under the multiarch include
+-- directory on Debian, which LuaRocks does not search but gcc does.
 external_dependencies = {
-   CURL = { header = "curl/curl.h", library = "curl" },
+   CURL = { library = "curl" },
    OPENSSL = { header = "openssl/hmac.h", library = "crypto" },
 }
+-- The Makefile builds every src/*.c into scm.so and installs every
+-- lua/scm/**.lua (install-lib): a new file needs no change here.
 build = {
-   type = "builtin",
+   type = "make",
+   variables = {
+      CFLAGS = "$(CFLAGS)",
+      LUA_INCDIR = "$(LUA_INCDIR)",
+      CURL_INCDIR = "$(CURL_INCDIR)",
+      CURL_LIBDIR = "$(CURL_LIBDIR)",
+      OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+      OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
+      LUA_CDIR = "$(LIBDIR)",
+      LUA_LDIR = "$(LUADIR)",
+   },
+   build_target = "all",
+   install_target = "install-lib",
    install = {
       bin = { ["scm-certs"] = "bin/scm-certs" },
-   },
-   modules = {
-      ["scm.resty"] = "lua/scm/resty.lua",
-      ["scm.resty.credentials"] = "lua/scm/resty/credentials.lua",
-      scm = {
-         sources = {
-            "src/account.c", "src/buffer.c", "src/client.c", "src/compat.c", "src/credentials.c",
-            "src/decode.c", "src/error.c", "src/iterate.c", "src/metadata.c", "src/options.c", "src/retry.c",
-            "src/request.c", "src/scm.c", "src/sign.c", "src/transport.c",
-         },
-         libraries = { "curl", "crypto" },
-         incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-         libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      },
    },
 }

@@ -45,4 +45,64 @@ describe("connections", function()
     assert.is_not.equal(log[1].connection, log[3].connection)
     client:close()
   end)
+
+  describe("after fork()", function()
+    local fork = require("scm_testfork")
+
+    -- The parent lists with limit 10, the child with limit 20, each 200
+    -- times over the same client made (and used) before the fork: a page
+    -- of the wrong size is the other process's answer.
+    local function each_process_gets_its_own_pages(list)
+      local opts = { timeout = 5, retries = 0 }
+      opts.limit = 10
+      assert(list(opts)) -- a kept-alive connection in the pool
+      local pid = fork.fork()
+      local size = pid == 0 and 20 or 10
+      local wrong = 0
+      for _ = 1, 200 do
+        opts.limit = size
+        local page = list(opts)
+        if not page or #page.certificates ~= size then wrong = wrong + 1 end
+      end
+      if pid == 0 then fork.exit(wrong > 200 and 200 or wrong) end
+      assert.equal(0, wrong, "answers in the parent that were not its own")
+      assert.equal(0, fork.wait(pid), "answers in the child that were not its own")
+      -- and the two processes did not share a connection
+      local by_conn = {}
+      for _, req in ipairs(emu:log()) do
+        local c = by_conn[req.connection] or {}
+        c[req.args.limit] = true
+        by_conn[req.connection] = c
+      end
+      for conn, limits in pairs(by_conn) do
+        assert.is_false(limits["10"] and limits["20"] or false, "connection " .. conn .. " served both")
+      end
+    end
+
+    it("the module's own client", function()
+      each_process_gets_its_own_pages(function(extra)
+        return scm.list(emu:opts(extra))
+      end)
+    end)
+
+    it("a client", function()
+      local client = scm.new(emu:opts())
+      each_process_gets_its_own_pages(function(extra) return client:list(extra) end)
+      client:close()
+    end)
+
+    it("a listing started before the fork raises in the child and goes on in the parent", function()
+      emu:reset({ certs = 200 })
+      local iter, state = scm.each(emu:opts({ limit = 10, concurrency = 4 }))
+      local ids = { assert(iter(state)).id } -- the next pages are in flight
+      local pid = fork.fork()
+      if pid == 0 then
+        local ok, err = pcall(iter, state)
+        fork.exit((not ok and tostring(err):find("fork()", 1, true)) and 0 or 1)
+      end
+      assert.equal(0, fork.wait(pid), "the child's listing did not raise")
+      for cert in iter, state do ids[#ids + 1] = cert.id end
+      assert.equal(200, #ids)
+    end)
+  end)
 end)

@@ -149,13 +149,13 @@ describe("credentials", function()
     it("a directory or a FIFO is refused at once, never read", function()
       local dir = home .. "/a-directory"
       emulator.run("mkdir -p " .. emulator.quote(dir))
-      assert.matches("cannot read the credentials file .*a%-directory: not a regular file",
+      assert.matches("cannot read .*a%-directory: not a regular file",
         child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = dir }))
       local fifo = home .. "/a-fifo"
       emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
       -- nobody writes to it: reading would wait for ever; timeout(1) says if it did
       local out = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = fifo }, nil, "timeout 20")
-      assert.matches("cannot read the credentials file .*a%-fifo: not a regular file", out)
+      assert.matches("cannot read .*a%-fifo: not a regular file", out)
       assert.matches("rc=0%s*$", out)
       os.remove(fifo)
     end)
@@ -223,5 +223,18 @@ describe("credentials", function()
         ("{ region = 'eu-west-101', token = %q }"):format(emu:config().token))
       assert.equal("page", out)
     end)
+  end)
+
+  it("a FIFO as the credentials file does not block: it is not a regular file", function()
+    local fifo = home .. "/credentials.fifo"
+    emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
+    -- timeout: before the fix, opening the FIFO waited for a writer forever
+    local code = ("package.cpath = %q; local ok, err = pcall(require('scm').list, { endpoint = %q }); "
+      .. "io.write(ok and 'no error' or tostring(err))"):format(package.cpath, emu.url)
+    local out = emulator.run("env -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK HOME=" .. emulator.quote(home)
+      .. " HUAWEICLOUD_SDK_CREDENTIALS_FILE=" .. emulator.quote(fifo) .. " timeout 60 " .. LUA
+      .. " -e " .. emulator.quote(code) .. " 2>&1", true)
+    assert.truthy(out:find("cannot read " .. fifo .. ": not a regular file", 1, true), out)
+    assert.same({}, emu:log())
   end)
 end)

@@ -68,4 +68,17 @@ describe("decoding hostile bodies", function()
       assert.equal(500, err.status)
     end
   end)
+
+  it("a null among the certificates, first or last", function()
+    decode_fails('{"certificates":[null,{"id":"a"}],"total_count":2}', "not an object")
+    decode_fails('{"certificates":[{"id":"a"},null],"total_count":2}', "not an object")
+    decode_fails('{"certificates":[{"id":"a"},null,null],"total_count":3}', "not an object")
+  end)
+
+  it("bytes after the JSON text", function()
+    decode_fails(good .. "\0garbage")
+    decode_fails(good .. "\0")
+    decode_fails('{"certificates":[],"total_count":0}\0{"x":1}')
+    assert(scm.decode(200, good .. " \r\n\t"))
+  end)
 end)

@@ -134,6 +134,97 @@ function M.shared()
   return shared
 end
 
+-- A private nginx with the Lua module, for specs: conf is an nginx.conf
+-- template in which @DIR@ (its prefix, a fresh directory), @PORT@ (a free
+-- port), @REPO@ (this checkout) and @USER@ ("user root;" when run as
+-- root) are filled in, and vars' own @NAME@s. The configuration must
+-- answer GET /ping; nginx:stop() ends it and removes the directory.
+local Nginx = {}
+Nginx.__index = Nginx
+
+function M.nginx(conf, vars)
+  M.check_isolated()
+  local repo = run("pwd"):gsub("%s+$", "")
+  local dir = tmpdir("scm-nginx")
+  for _ = 1, 20 do
+    local port = math.random(20000, 60000)
+    local fill = { DIR = dir, REPO = repo, PORT = tostring(port),
+      USER = run("id -u"):match("^0%s") and "user root;" or "" }
+    for k, v in pairs(vars or {}) do fill[k] = tostring(v) end
+    -- the workers' IAM and metadata addresses: this process's (loopback,
+    -- see check_isolated), never a real host
+    local isolated = ("env HUAWEICLOUD_SDK_IAM_ENDPOINT=%s;\nenv HUAWEICLOUD_SDK_METADATA_ENDPOINT=%s;\n")
+      :format(os.getenv("HUAWEICLOUD_SDK_IAM_ENDPOINT"), os.getenv("HUAWEICLOUD_SDK_METADATA_ENDPOINT"))
+    local text = conf:gsub("@(%u+)@", fill):gsub("\nworker_processes", "\n" .. isolated .. "worker_processes", 1)
+    local f = assert(io.open(dir .. "/nginx.conf", "w"))
+    f:write(text)
+    f:close()
+    local q = quote(dir)
+    if M.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(q, q, q)) then
+      local n = setmetatable({ dir = dir, port = port, base = "http://127.0.0.1:" .. port }, Nginx)
+      for _ = 1, 100 do
+        if M.ok("curl -sf " .. n.base .. "/ping >/dev/null 2>&1") then return n end
+        run("sleep 0.1")
+      end
+      n:stop(true)
+    end
+  end
+  error("nginx did not start: " .. run("cat " .. quote(dir) .. "/error.log 2>/dev/null || true"))
+end
+
+-- The master's pid, or nil once it is gone.
+function Nginx:pid()
+  local pid = run("cat " .. quote(self.dir) .. "/nginx.pid 2>/dev/null || true"):match("%d+")
+  if pid and M.ok("kill -0 " .. pid .. " 2>/dev/null") then return pid end
+end
+
+-- The worker processes' pids, sorted.
+function Nginx:workers()
+  local pid = self:pid()
+  local list = {}
+  if not pid then return list end
+  for w in run("pgrep -P " .. pid .. " || true"):gmatch("%d+") do list[#list + 1] = w end
+  table.sort(list)
+  return list
+end
+
+function Nginx:log()
+  return run("cat " .. quote(self.dir) .. "/error.log 2>/dev/null || true")
+end
+
+-- Sends a signal through nginx -s (quit, reload, reopen).
+function Nginx:signal(name)
+  local q = quote(self.dir)
+  return M.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s %s 2>/dev/null"):format(q, q, q, name))
+end
+
+-- Quits nginx, waits up to 5 s for the master to go (then kills it), and
+-- removes the directory unless keep is given.
+function Nginx:stop(keep)
+  local pid = self:pid()
+  self:signal("quit")
+  for _ = 1, 50 do
+    if not pid or not M.ok("kill -0 " .. pid .. " 2>/dev/null") then break end
+    run("sleep 0.1")
+  end
+  if pid and M.ok("kill -0 " .. pid .. " 2>/dev/null") then
+    run("pkill -KILL -P " .. pid .. " || true; kill -KILL " .. pid .. " 2>/dev/null || true")
+  end
+  if not keep then run("rm -rf " .. quote(self.dir)) end
+end
+
+-- Waits until check() gives a true value, polling every `step` seconds
+-- (default 0.1) for at most `seconds`; returns that value, or nil.
+function M.wait_for(seconds, check, step)
+  local deadline = os.time() + seconds
+  repeat
+    local v = check()
+    if v then return v end
+    run("sleep " .. (step or 0.1))
+  until os.time() > deadline
+  return check()
+end
+
 -- Runs a shell command; returns its output (errors when it fails).
 M.run = run
 -- Runs a shell command; true when it exits 0 (whatever the Lua version).

@@ -216,4 +216,80 @@ describe("errors", function()
       assert.falsy(err:find(secret, 1, true))
     end)
   end)
+
+  describe("hostile headers", function()
+    -- A long token, as real IAM tokens are (kilobytes), of varied bytes.
+    local long = {}
+    local seed = 12345
+    local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for i = 1, 3000 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      local k = math.floor(seed / 65536) % #ALPHABET + 1
+      long[i] = ALPHABET:sub(k, k)
+    end
+    long = table.concat(long)
+
+    -- true when s holds any 8 bytes in a row of secret
+    local function leaks(s, secret)
+      s = tostring(s)
+      for i = 1, #secret - 7 do
+        if s:find(secret:sub(i, i + 7), 1, true) then return true end
+      end
+      return false
+    end
+
+    it("a long token echoed in the reason, X-Request-Id and Location never shows", function()
+      for _, case in ipairs({ { 502 }, { 302 }, { 502, 200 }, { 302, 100 }, { 502, 95 }, { 502, 9 } }) do
+        emu:reset()
+        local err = fails({ { type = "echo", status = case[1], bytes = case[2] } }, { token = long })
+        assert.equal("http", err.kind)
+        assert.equal(case[1], err.status)
+        for _, f in ipairs(TOKEN_FIELDS) do
+          assert.is_false(leaks(err[f], long), f .. " of " .. case[1] .. "/" .. tostring(case[2]))
+        end
+        assert.is_false(leaks(tostring(err), long), tostring(err))
+      end
+    end)
+
+    it("no request_id holding a secret or control bytes, on success either", function()
+      emu:reset({ token = long })
+      emu:faults({ { type = "echo", status = 200 } })
+      local page = assert(scm.list(emu:opts({ retries = 0 })))
+      assert.is_false(leaks(page.request_id, long))
+      emu:faults({ { type = "echo", status = 200, request_id = "abc\27]0;owned\7def" } })
+      page = assert(scm.list(emu:opts({ retries = 0 })))
+      assert.is_nil(page.request_id)
+      local err = fails({ { type = "echo", status = 502, request_id = "abc\27[2Jdef" } })
+      assert.is_nil(err.request_id)
+      assert.is_nil(tostring(err):find("\27", 1, true))
+    end)
+
+    it("a 1 MB response header is a decode err, not retried", function()
+      local err = fails({ { type = "huge_header", bytes = 1048576, count = 3 } }, { retries = 2 })
+      assert.equal("decode", err.kind)
+      assert.matches("header", err.message)
+      assert.equal(1, err.attempts)
+      assert.equal(1, #emu:log())
+    end)
+
+    it("tostring shows any status in full", function()
+      local err = scm.error({ kind = "http", message = "m", status = 2 ^ 40 })
+      assert.truthy(tostring(err):find("1099511627776", 1, true), tostring(err))
+    end)
+  end)
+
+  describe("no file descriptor left", function()
+    it("says too many open files", function()
+      local token = emu:config().token
+      local code = ("package.cpath = %q; local scm = require('scm'); local files = {}; "
+        .. "while true do local f = io.open('/dev/null') if not f then break end files[#files + 1] = f end; "
+        .. "local page, err = scm.list({ endpoint = %q, token = %q, retries = 0 }); "
+        .. "for _, f in ipairs(files) do f:close() end; "
+        .. "io.write(page and 'page' or tostring(err))"):format(package.cpath, emu.url, token)
+      local out = emulator.run("ulimit -n 64; " .. (os.getenv("LUA") or "lua5.4") .. " -e "
+        .. emulator.quote(code) .. " 2>&1", true)
+      assert.matches("^scm: network error", out)
+      assert.truthy(out:find("too many open files", 1, true), out)
+    end)
+  end)
 end)

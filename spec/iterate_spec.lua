@@ -246,6 +246,70 @@ describe("iteration", function()
     end)
   end)
 
+  describe("a server whose listing never ends", function()
+    -- every offset answered with the same page, claiming 10^12 certificates
+    it("same page at every offset: each raises once a page brings no new id", function()
+      emu:reset({ certs = 200 })
+      emu:faults({ { type = "repeat_page", total_count = 1000000000000, count = 100000 } })
+      local handed = 0
+      local ok, err = pcall(function()
+        for _ in scm.each(emu:opts()) do handed = handed + 1 end
+      end)
+      assert.is_false(ok)
+      assert.equal(50, handed)
+      assert.is_table(err)
+      assert.equal("decode", err.kind)
+      assert.matches("no new certificate", err.message)
+      -- the first page, the four in flight after it, one sent in its place
+      assert.is_true(requests(emu:log()) <= 2 + 4, "requests: " .. requests(emu:log()))
+    end)
+
+    it("same page at every offset: all returns nil, err", function()
+      emu:reset({ certs = 200 })
+      emu:faults({ { type = "repeat_page", total_count = 1000000000000, count = 100000 } })
+      local certs, err = scm.all(emu:opts({ concurrency = 16 }))
+      assert.is_nil(certs)
+      assert.equal("decode", err.kind)
+      assert.is_true(requests(emu:log()) <= 2 + 16, "requests: " .. requests(emu:log()))
+    end)
+
+    -- new ids on every page, and a total always beyond the next offset
+    it("a total that rises with every page: stops past the first total's pages", function()
+      emu:faults({ { type = "rising", count = 100000 } })
+      local handed = 0
+      local ok, err = pcall(function()
+        for _ in scm.each(emu:opts({ limit = 10, concurrency = 1 })) do handed = handed + 1 end
+      end)
+      assert.is_false(ok)
+      assert.equal("decode", err.kind)
+      assert.matches("total_count", err.message)
+      -- the first page said 20: two pages, plus one of slack
+      assert.is_true(handed <= 30, "handed out " .. handed)
+      assert.is_true(requests(emu:log()) <= 4, "requests: " .. requests(emu:log()))
+      emu:reset()
+      emu:faults({ { type = "rising", count = 100000 } })
+      local certs, err2 = scm.all(emu:opts({ limit = 50, concurrency = 16 }))
+      assert.is_nil(certs)
+      assert.equal("decode", err2.kind)
+      assert.is_true(requests(emu:log()) <= 3 + 16, "requests: " .. requests(emu:log()))
+    end)
+
+    it("a listing that grows a little while it runs still completes", function()
+      emu:reset({ certs = 500 })
+      -- the first page claims 480: the 500 there are fit in the slack
+      emu:faults({ { type = "pass", total_count = 480 } })
+      local certs = assert(scm.all(emu:opts({ concurrency = 1 })))
+      assert.equal(500, #certs)
+    end)
+
+    it("ids that are numbers are handed out once too", function()
+      emu:faults({ { type = "status", status = 200, content_type = "application/json",
+        body = '{"certificates":[{"id":7},{"id":7},{"id":8},{"id":true},{"id":true}],"total_count":5}' } })
+      local certs = assert(scm.all(emu:opts()))
+      assert.equal(3, #certs)
+    end)
+  end)
+
   describe("options", function()
     it("concurrency must be an integer from 1 to 16", function()
       for _, bad in ipairs({ 0, 17, 2.5, "4" }) do

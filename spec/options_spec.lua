@@ -42,10 +42,26 @@ describe("options", function()
       rejects({ limit = true }, "limit must be 10, 20 or 50 (got true)")
     end)
 
-    it("offset must be an integer >= 0", function()
-      rejects({ offset = -1 }, "offset must be an integer >= 0 (got -1)")
-      rejects({ offset = 1.5 }, "offset must be an integer >= 0 (got 1.5)")
-      rejects({ offset = "0" }, "offset must be an integer >= 0")
+    it("offset must be an integer from 0 to 2147483647", function()
+      local rule = "offset must be an integer from 0 to 2147483647"
+      rejects({ offset = -1 }, rule .. " (got -1)")
+      rejects({ offset = 1.5 }, rule .. " (got 1.5)")
+      rejects({ offset = "0" }, rule)
+      rejects({ offset = 2147483648 }, rule .. " (got 2147483648)")
+      rejects({ offset = 2 ^ 53 }, rule)
+      if math.maxinteger then
+        rejects({ offset = math.maxinteger }, rule)
+        rejects({ offset = math.maxinteger - 10 }, rule)
+        rejects({ offset = math.mininteger }, rule)
+      end
+      -- the largest listing offset goes out as it is, and listing from it ends
+      local _, args = sent_query({ offset = 2147483647 })
+      assert.equal("2147483647", args.offset)
+      emu:clear_log()
+      assert.equal(0, #assert(scm.all(emu:opts({ offset = 2147483647 }))))
+      for _, req in ipairs(emu:log()) do
+        assert.is_true(tonumber(req.args.offset) >= 0, req.query)
+      end
     end)
 
     it("sort_dir must be ASC or DESC", function()
@@ -133,6 +149,11 @@ describe("options", function()
       rejects({ endpoint = "127.0.0.1:8080" }, "endpoint must be an http:// or https:// URL")
       rejects({ endpoint = emu.url .. "/?x=1" }, "endpoint must not have a query")
       rejects({ endpoint = emu.url .. "/#top" }, "endpoint must not have a fragment")
+      -- an empty fragment, or a "#" anywhere, would drop the query sent
+      rejects({ endpoint = emu.url .. "#" }, "endpoint must not have a fragment")
+      rejects({ endpoint = emu.url .. "/#" }, "endpoint must not have a fragment")
+      rejects({ endpoint = emu.url .. "/a#b/c" }, "endpoint must not have a fragment")
+      rejects({ endpoint = emu.url .. "?" }, "endpoint must not have a query")
       rejects({ endpoint = "http://user:pw@127.0.0.1" }, "endpoint must not carry a user name or password")
       rejects({ endpoint = "http://127.0.0.1 /" }, "endpoint must not contain spaces")
     end)

@@ -330,7 +330,7 @@ int scm_l_account_decode(lua_State *L)
 	memset(&o, 0, sizeof o);
 	scm_opts_read(L, 4, 4, &o);
 	ak = &o.v[SCM_OPT_AK];
-	scm_response_from_lua(L, &t, status, 2, 3);
+	scm_response_from_lua(L, &t, &o, status, 2, 3);
 	return scm_account_parse(L, &t, &o, 1, ak->set ? ak->s : NULL, ak->len);
 }
 

@@ -1,10 +1,57 @@
 /* The client object: a connection pool (libcurl share) and a transfer
  * reused across calls, plus the defaults its calls are merged over. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "client.h"
 #include "metadata.h"
+
+/* After fork(), the child holds copies of the parent's sockets and TLS
+ * states. Using them interleaves two processes' requests on one
+ * connection; cleaning them up is no better: libcurl would send a TLS
+ * close_notify (and end the HTTP/2 session) on the parent's live
+ * connection. So the child keeps its hands off them: the share and easy
+ * handles made before the fork are left as they are, reachable from this
+ * list (memory checkers see them as reachable, not lost), and the child
+ * opens connections of its own. The sockets stay open in the child
+ * unused; closing the bare descriptors would send nothing, but libcurl
+ * offers no way to reach those of a pooled connection. The cost is a few
+ * kilobytes per client per fork. */
+typedef struct abandoned {
+	struct abandoned *next;
+	void *handle;
+} abandoned;
+static abandoned *abandoned_list;
+
+void scm_abandon(void *p)
+{
+	abandoned *a;
+	if (p == NULL)
+		return;
+	a = malloc(sizeof *a);
+	if (a == NULL)
+		return; /* then only unreachable: never cleaned up either way */
+	a->handle = p;
+	a->next = abandoned_list;
+	abandoned_list = a;
+}
+
+/* In a child of fork(): drops (unused) the connections and TLS sessions
+ * of the parent, so that the next call opens its own. */
+static int left_parent(scm_client *c)
+{
+	if (c->pid == getpid())
+		return 0;
+	scm_abandon(c->share);
+	c->share = NULL;
+	scm_abandon(c->main.easy);
+	c->main.easy = NULL;
+	c->pid = getpid();
+	return 1;
+}
 
 scm_client *scm_client_new(lua_State *L, int defaults)
 {
@@ -29,6 +76,7 @@ scm_client *scm_client_new(lua_State *L, int defaults)
 	c->share = scm_share_new();
 	if (c->share == NULL)
 		luaL_error(L, "scm: not enough memory for a client");
+	c->pid = getpid();
 	c->closed = 0;
 	return c;
 }
@@ -38,6 +86,10 @@ scm_client *scm_client_check(lua_State *L, int idx)
 	scm_client *c = luaL_checkudata(L, idx, SCM_CLIENT_MT);
 	if (c->closed)
 		luaL_error(L, "scm: the client is closed");
+	if (left_parent(c) && (c->share = scm_share_new()) == NULL) {
+		c->closed = 1;
+		luaL_error(L, "scm: not enough memory for a client");
+	}
 	return c;
 }
 
@@ -51,6 +103,8 @@ static void free_share(scm_client *c)
 
 void scm_client_close(scm_client *c)
 {
+	/* a child's exit collects the parent's clients too: hands off */
+	left_parent(c);
 	scm_transfer_free(&c->main);
 	c->closed = 1;
 	free_share(c);

@@ -3,8 +3,11 @@
 
 #include "scm.h"
 
+#include <sys/types.h>
+
 typedef struct scm_client {
 	CURLSH *share;      /* connections, DNS and TLS sessions */
+	pid_t pid;          /* the process the share's connections belong to */
 	scm_transfer main;  /* the transfer of single-page calls */
 	int users;          /* listings still using the share */
 	int closed;
@@ -13,7 +16,11 @@ typedef struct scm_client {
 /* Pushes a new client whose defaults are a copy of the table at index
  * defaults (0: none). */
 scm_client *scm_client_new(lua_State *L, int defaults);
-/* The open client at idx; raises when it is not one or is closed. */
+/* Keeps p (a libcurl handle that belongs to the parent of a fork) out of
+ * reach of any cleanup, for good: see client.c. */
+void scm_abandon(void *p);
+/* The open client at idx; raises when it is not one or is closed. In a
+ * child of fork() it first leaves the parent's connections behind. */
 scm_client *scm_client_check(lua_State *L, int idx);
 /* Frees what the client holds; safe to call more than once. The share
  * outlives the close while a listing still uses it. */

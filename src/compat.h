@@ -38,6 +38,9 @@ void *scm_compat_testudata(lua_State *L, int idx, const char *tname);
 #define SCM_HAS_INTEGERS 0
 #endif
 
+/* idx made independent of the stack top. */
+#define scm_absindex(L, i) ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
+
 /* The number at idx as an integer when it has an integral value. */
 int scm_tointeger(lua_State *L, int idx, lua_Integer *out);
 

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,7 +141,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return luaL_argerror(L, arg, lua_pushfstring(L,
-			"cannot read the credentials file %s: not a regular file", path));
+			"cannot read %s: not a regular file", path));
 	}
 	/* A userdata, so that a memory error while parsing cannot leak it */
 	text = lua_newuserdata(L, MAX_FILE + 1);

@@ -1,6 +1,7 @@
 /* From a finished transfer to what the caller gets: the page as native Lua
  * tables, or nil and an err. JSON is decoded by a private lua-cjson
  * instance, so the caller's own cjson settings are never touched. */
+#include <errno.h>
 #include <float.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +183,14 @@ static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts
 	char msg[CURL_ERROR_SIZE + 96];
 	const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
 
+	if (r->os_errno == EMFILE || r->os_errno == ENFILE) {
+		snprintf(msg, sizeof msg, "request failed: too many open files (%s)", detail);
+		return fail(L, "network", r, NULL, 0, msg, o);
+	}
+	if (scm_response_cause(r) == SCM_CAUSE_MALFORMED) {
+		snprintf(msg, sizeof msg, "malformed response: %s", detail);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
 	if (r->code == CURLE_PARTIAL_FILE) {
 		snprintf(msg, sizeof msg, "response body truncated: got %zu of %lld bytes",
 			 r->body.len, (long long)r->declared);
@@ -304,6 +313,11 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	char msg[160];
 	const char *problem;
 
+	if (r->headers_too_large) {
+		snprintf(msg, sizeof msg, "response headers exceed %d KB (a line %d KB)",
+			 SCM_MAX_HEADER_BLOCK / 1024, SCM_MAX_HEADER_LINE / 1024);
+		return fail(L, "decode", r, NULL, 0, msg, o);
+	}
 	if (r->oom)
 		return luaL_error(L, "scm: not enough memory for the response");
 	/* A non-2xx answer is "api" or "http" even when its body was cut
@@ -323,16 +337,22 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->body.data != NULL &&
 	    !valid_utf8((const unsigned char *)r->body.data, r->body.len))
 		return fail(L, "decode", r, NULL, 0, "response body is not valid UTF-8", o);
+	/* No JSON text holds a NUL byte, and the decoder stops at one: what
+	 * follows it would go unread ("{...}\0garbage"). */
+	if (r->body.len > 0 && memchr(r->body.data, '\0', r->body.len) != NULL)
+		return fail(L, "decode", r, NULL, 0,
+			    "response body holds a NUL byte: bytes after the JSON text", o);
 	if (!decode_json(L, r)) {
 		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
 			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
 		lua_pop(L, 1);
 		return fail(L, "decode", r, NULL, 0, msg, o);
 	}
-	if (lua_type(L, -1) == LUA_TTABLE && normalize(L) != 0)
+	/* The shape first: normalizing turns a null certificate into a
+	 * hole, which a trailing one would leave unseen. */
+	problem = check_page(L);
+	if (problem == NULL && normalize(L) != 0)
 		problem = "response holds a number out of range";
-	else
-		problem = check_page(L);
 	if (problem != NULL) {
 		lua_pop(L, 1);
 		return fail(L, "decode", r, NULL, 0, problem, o);

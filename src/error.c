@@ -1,5 +1,6 @@
 /* The err object every runtime failure produces: a plain table with kind,
  * status, code, message and request_id, and a one-line __tostring. */
+#include <stdio.h>
 #include <string.h>
 
 #include "scm.h"
@@ -19,10 +20,19 @@ static int error_tostring(lua_State *L)
 			lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown");
 	lua_remove(L, -2);
 	lua_getfield(L, 1, "status");
-	if (lua_type(L, -1) == LUA_TNUMBER)
-		lua_pushfstring(L, " %d", (int)lua_tonumber(L, -1));
-	else
+	if (lua_type(L, -1) == LUA_TNUMBER) {
+		/* any number in full: not through an int (2^40 is no status,
+		 * but scm.error takes what it is given) */
+		char num[64];
+		lua_Integer i;
+		if (scm_tointeger(L, -1, &i))
+			snprintf(num, sizeof num, " %lld", (long long)i);
+		else
+			snprintf(num, sizeof num, " %.14g", (double)lua_tonumber(L, -1));
+		lua_pushstring(L, num);
+	} else {
 		lua_pushliteral(L, "");
+	}
 	lua_remove(L, -2);
 	lua_getfield(L, 1, "code");
 	if (lua_type(L, -1) == LUA_TSTRING)
@@ -55,22 +65,17 @@ void scm_error_init(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* Replaces each occurrence of secret in b with "***". */
-static void redact(scm_buf *b, const char *secret, size_t slen)
+size_t scm_opts_secrets(const scm_opts *o, scm_secret out[SCM_MAX_SECRETS])
 {
-	size_t i = 0;
-	if (secret == NULL || slen < 4)
-		return;
-	while (i + slen <= b->len) {
-		if (memcmp(b->data + i, secret, slen) == 0) {
-			memcpy(b->data + i, "***", 3);
-			memmove(b->data + i + 3, b->data + i + slen, b->len - i - slen);
-			b->len -= slen - 3;
-			i += 3;
-		} else {
-			i++;
+	static const int ids[SCM_MAX_SECRETS] = {SCM_OPT_TOKEN, SCM_OPT_SK,
+						 SCM_OPT_SECURITY_TOKEN};
+	size_t i, n = 0;
+	for (i = 0; i < SCM_MAX_SECRETS; i++)
+		if (o != NULL && o->v[ids[i]].set) {
+			out[n].s = o->v[ids[i]].s;
+			out[n++].len = o->v[ids[i]].len;
 		}
-	}
+	return n;
 }
 
 /* Pushes text as err shows it: every secret of o removed first (from the
@@ -79,17 +84,15 @@ static void redact(scm_buf *b, const char *secret, size_t slen)
 static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
 		       const scm_opts *o)
 {
-	static const int secrets[] = {SCM_OPT_TOKEN, SCM_OPT_SK, SCM_OPT_SECURITY_TOKEN};
+	scm_secret secrets[SCM_MAX_SECRETS];
 	scm_buf b = {NULL, 0, 0};
 	size_t i, n = 0;
-	if (scm_buf_add(&b, text, len) != 0) {
+	if (scm_buf_add(&b, text, len) != 0 ||
+	    scm_redact(&b, secrets, scm_opts_secrets(o, secrets)) < 0) {
+		scm_buf_wipe(&b);
 		lua_pushliteral(L, "(not enough memory for the message)");
 		return;
 	}
-	if (o != NULL)
-		for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
-			if (o->v[secrets[i]].set)
-				redact(&b, o->v[secrets[i]].s, o->v[secrets[i]].len);
 	for (i = 0; i < b.len && n < max; i++) {
 		unsigned char c = (unsigned char)b.data[i];
 		if (c < 0x20 || c == 0x7f) {
@@ -110,6 +113,25 @@ static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
 	scm_buf_wipe(&b);
 }
 
+/* A request id is quoted to support as it is, or not at all: one that holds
+ * a control byte or a secret, or is too long to be one, is left out. */
+static int usable_request_id(const char *id, const scm_opts *o)
+{
+	scm_secret secrets[SCM_MAX_SECRETS];
+	scm_buf b = {NULL, 0, 0};
+	size_t i, len;
+	int clean;
+	if (id == NULL || id[0] == '\0' || (len = strlen(id)) > MAX_FIELD)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)id[i] < 0x20 || (unsigned char)id[i] == 0x7f)
+			return 0;
+	clean = scm_buf_add(&b, id, len) == 0 &&
+		scm_redact(&b, secrets, scm_opts_secrets(o, secrets)) == 0;
+	scm_buf_wipe(&b);
+	return clean;
+}
+
 void scm_push_error(lua_State *L, const char *kind, long status,
 		    const char *code, size_t code_len, const char *message,
 		    const char *request_id, const scm_opts *o)
@@ -127,8 +149,8 @@ void scm_push_error(lua_State *L, const char *kind, long status,
 	}
 	push_clean(L, message ? message : "", message ? strlen(message) : 0, MAX_MESSAGE, o);
 	lua_setfield(L, -2, "message");
-	if (request_id != NULL && request_id[0] != '\0') {
-		push_clean(L, request_id, strlen(request_id), MAX_FIELD, o);
+	if (usable_request_id(request_id, o)) {
+		lua_pushstring(L, request_id);
 		lua_setfield(L, -2, "request_id");
 	}
 	luaL_setmetatable(L, SCM_ERROR_MT);

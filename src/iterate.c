@@ -2,24 +2,19 @@
  * then on every offset is known, so up to `concurrency` pages are fetched
  * side by side through libcurl's multi interface, over the client's pooled
  * connections, and handed out in the server's order. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "iterate.h"
+#include "plan.h"
 
 #define MAX_CONCURRENCY 16
 /* Slots of the iterator's user value table. */
 enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
-
-/* The paging rule, in this one place. The API's offset counts records to
- * skip (Huawei's own paginating tools step it by limit; no source defines
- * it as a page index), so the page after `offset` starts at offset+limit. */
-lua_Integer scm_next_offset(lua_Integer offset, lua_Integer limit)
-{
-	return offset + limit;
-}
 
 enum { SLOT_IDLE, SLOT_RUNNING, SLOT_WAITING, SLOT_DONE };
 
@@ -31,13 +26,6 @@ typedef struct page_slot {
 	double retry_at; /* SLOT_WAITING: when to try again (scm_now) */
 } page_slot;
 
-/* Ids already handed out, as 64-bit hashes: a few bytes per certificate,
- * where a table of id strings would keep every string alive. */
-typedef struct seen_set {
-	uint64_t *keys; /* 0: empty */
-	size_t cap, count;
-} seen_set;
-
 typedef struct scm_iter {
 	scm_client *client;
 	CURLM *multi;
@@ -46,58 +34,13 @@ typedef struct scm_iter {
 	int nslots; /* concurrency */
 	int head;   /* slot of the next page to hand out */
 	int queued; /* pages requested and not yet handed out */
-	lua_Integer limit, next_offset;
 	int retries;
-	lua_Integer total; /* total_count of the last page, -1 before the first */
-	int last;          /* no page will follow the queued ones */
-	int pos, count;    /* position in the current page */
+	double deadline;      /* scm_now() by which the listing ends; 0: none */
+	scm_listing listing;  /* offsets, when to stop, ids handed out (plan.c) */
+	int pos, count;       /* position in the current page */
 	int closed;
-	seen_set seen;
+	pid_t pid; /* the process its transfers belong to */
 } scm_iter;
-
-/* ---- seen ids ------------------------------------------------------------ */
-
-static uint64_t hash_id(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a finaliser */
-	size_t i;
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h ? h : 1;
-}
-
-/* Adds key; returns 1 when it was new, 0 when seen before, -1 on no memory. */
-static int seen_add(seen_set *s, uint64_t key)
-{
-	size_t i;
-	if (2 * (s->count + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 256, j;
-		uint64_t *keys = calloc(cap, sizeof *keys);
-		if (keys == NULL)
-			return -1;
-		for (j = 0; j < s->cap; j++) {
-			if (s->keys[j] == 0)
-				continue;
-			for (i = (size_t)(s->keys[j] & (cap - 1)); keys[i] != 0; i = (i + 1) & (cap - 1))
-				;
-			keys[i] = s->keys[j];
-		}
-		free(s->keys);
-		s->keys = keys;
-		s->cap = cap;
-	}
-	for (i = (size_t)(key & (s->cap - 1)); s->keys[i] != 0; i = (i + 1) & (s->cap - 1))
-		if (s->keys[i] == key)
-			return 0;
-	s->keys[i] = key;
-	s->count++;
-	return 1;
-}
 
 /* ---- transfers ----------------------------------------------------------- */
 
@@ -106,13 +49,23 @@ static page_slot *slot_at(scm_iter *it, int k)
 	return &it->slots[(it->head + k) % it->nslots];
 }
 
-/* Stops every transfer and frees every handle; safe to call again. */
+/* Stops every transfer and frees every handle; safe to call again. In a
+ * child of fork() the handles are the parent's: left untouched (client.c
+ * says why). */
 static void iter_close(scm_iter *it)
 {
 	int k;
 	if (it->closed)
 		return;
 	it->closed = 1;
+	if (it->pid != getpid()) {
+		for (k = 0; k < MAX_CONCURRENCY; k++) {
+			scm_abandon(it->slots[k].t.easy);
+			it->slots[k].t.easy = NULL;
+		}
+		scm_abandon(it->multi);
+		it->multi = NULL;
+	}
 	for (k = 0; k < MAX_CONCURRENCY; k++) {
 		page_slot *s = &it->slots[k];
 		if (s->state == SLOT_RUNNING)
@@ -124,9 +77,7 @@ static void iter_close(scm_iter *it)
 		curl_multi_cleanup(it->multi);
 		it->multi = NULL;
 	}
-	free(it->seen.keys);
-	it->seen.keys = NULL;
-	it->seen.cap = it->seen.count = 0;
+	scm_listing_free(&it->listing);
 	if (it->client != NULL) {
 		scm_client_release(it->client);
 		it->client = NULL;
@@ -137,9 +88,12 @@ static void iter_close(scm_iter *it)
  * -1 when out of memory. */
 static int start(scm_iter *it, page_slot *s)
 {
-	it->o.v[SCM_OPT_OFFSET].set = 1;
-	it->o.v[SCM_OPT_OFFSET].i = s->offset;
-	if (scm_transfer_setup(&s->t, it->client->share, &it->o) != 0 ||
+	scm_opts o = it->o;
+	o.v[SCM_OPT_OFFSET].set = 1;
+	o.v[SCM_OPT_OFFSET].i = s->offset;
+	if (it->deadline > 0) /* an attempt gets at most what is left */
+		scm_cap_timeout(&o, it->deadline - scm_now());
+	if (scm_transfer_setup(&s->t, it->client->share, &o) != 0 ||
 	    curl_multi_add_handle(it->multi, s->t.easy) != CURLM_OK) {
 		scm_transfer_clear(&s->t);
 		s->state = SLOT_IDLE;
@@ -150,30 +104,35 @@ static int start(scm_iter *it, page_slot *s)
 	return 0;
 }
 
-/* Requests the page at next_offset into the next free slot. */
-static void launch(lua_State *L, scm_iter *it)
+/* Requests the next page the listing wants into the next free slot;
+ * returns 0 when there is none (or no free slot). */
+static int launch(lua_State *L, scm_iter *it)
 {
-	page_slot *s = slot_at(it, it->queued);
-	s->offset = it->next_offset;
+	page_slot *s;
+	lua_Integer offset;
+	if (it->queued >= it->nslots || !scm_listing_next(&it->listing, &offset))
+		return 0;
+	s = slot_at(it, it->queued);
+	s->offset = offset;
 	s->attempts = 0;
 	if (start(it, s) != 0) {
 		iter_close(it);
 		luaL_error(L, "scm: not enough memory for the request");
 	}
 	it->queued++;
-	it->next_offset = scm_next_offset(it->next_offset, it->limit);
+	return 1;
 }
 
 /* A transfer ended: done, or waiting to be tried again. */
 static void finished(scm_iter *it, page_slot *s, CURLcode code)
 {
 	double delay;
-	s->t.res.code = code;
-	curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->t.res.status);
+	scm_transfer_ended(&s->t, code);
 	curl_multi_remove_handle(it->multi, s->t.easy);
 	scm_transfer_forget_request(&s->t); /* its headers held the credentials */
 	if (s->attempts <= it->retries &&
-	    scm_retry_delay(&s->t.res, s->attempts - 1, &delay)) {
+	    scm_retry_delay(&s->t.res, s->attempts - 1, &delay) &&
+	    (it->deadline <= 0 || scm_now() + delay < it->deadline)) {
 		s->state = SLOT_WAITING;
 		s->retry_at = scm_now() + delay;
 	} else {
@@ -221,14 +180,10 @@ static int wait_head(scm_iter *it)
 static int next_page(lua_State *L, scm_iter *it)
 {
 	page_slot *head;
-	lua_Integer total;
-	int n;
+	int n, r;
 
-	if (it->queued == 0) {
-		if (it->last || (it->total >= 0 && it->next_offset >= it->total))
-			return 0;
-		launch(L, it);
-	}
+	if (it->queued == 0 && !launch(L, it))
+		return 0;
 	if (wait_head(it) != 0) {
 		iter_close(it);
 		return luaL_error(L, "scm: not enough memory for the request");
@@ -243,18 +198,22 @@ static int next_page(lua_State *L, scm_iter *it)
 		lua_remove(L, -2); /* the nil */
 		return -1;
 	}
-	lua_getfield(L, -1, "total_count");
-	scm_tointeger(L, -1, &total);
-	it->total = total;
-	lua_pop(L, 1);
+	/* the listing's rule: ids handed out before go, and whether it ends */
+	r = scm_listing_accept(L, &it->listing, -1, &it->o);
+	if (r == SCM_LISTING_NOMEM) {
+		iter_close(it);
+		return luaL_error(L, "scm: not enough memory");
+	}
+	if (r == SCM_LISTING_ENDLESS) {
+		lua_remove(L, -2); /* the page */
+		return -1;
+	}
 	lua_getfield(L, -1, "certificates");
 	lua_remove(L, -2);
 	it->count = (int)lua_rawlen(L, -1);
 	it->pos = 0;
-	/* A short or empty page is the last, whatever total_count says. */
-	if (it->count < it->limit) {
+	if (r == SCM_LISTING_DONE) { /* pages after the last are not wanted */
 		int k;
-		it->last = 1;
 		for (k = 0; k < it->queued; k++) {
 			page_slot *s = slot_at(it, k);
 			if (s->state == SLOT_RUNNING)
@@ -264,8 +223,8 @@ static int next_page(lua_State *L, scm_iter *it)
 		}
 		it->queued = 0;
 	}
-	while (!it->last && it->queued < it->nslots && it->next_offset < it->total)
-		launch(L, it);
+	while (launch(L, it))
+		;
 	/* Send the new requests now, without waiting: the pages come in
 	 * while the caller works through this one. */
 	if (it->queued > 0) {
@@ -290,26 +249,15 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 	for (;;) {
 		if (it->closed) /* at the end, or closed early: nothing more */
 			return 0;
+		if (it->pid != getpid()) {
+			iter_close(it);
+			luaL_error(L, "scm: a listing started before fork() cannot go on in the child");
+		}
 		if (it->pos < it->count) {
 			scm_getuservalue(L, iter_idx);
 			lua_rawgeti(L, -1, UV_PAGE);
 			lua_rawgeti(L, -1, ++it->pos);
 			lua_replace(L, -3);
-			lua_pop(L, 1);
-			lua_getfield(L, -1, "id");
-			if (lua_type(L, -1) == LUA_TSTRING) {
-				size_t len;
-				const char *id = lua_tolstring(L, -1, &len);
-				int fresh = seen_add(&it->seen, hash_id(id, len));
-				if (fresh < 0) {
-					iter_close(it);
-					luaL_error(L, "scm: not enough memory");
-				}
-				if (fresh == 0) {
-					lua_pop(L, 2);
-					continue;
-				}
-			}
 			lua_pop(L, 1);
 			return 1;
 		}
@@ -385,13 +333,14 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	lua_rawseti(L, -2, UV_OPTS);
 	scm_setuservalue(L, -2);
 
-	it->limit = scm_opt_int(&it->o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE);
+	scm_listing_init(&it->listing, &it->o);
 	it->o.v[SCM_OPT_LIMIT].set = 1;
-	it->o.v[SCM_OPT_LIMIT].i = it->limit;
-	it->next_offset = scm_opt_int(&it->o, SCM_OPT_OFFSET, 0);
+	it->o.v[SCM_OPT_LIMIT].i = it->listing.limit;
+	if (it->o.v[SCM_OPT_DEADLINE].set)
+		it->deadline = scm_now() + it->o.v[SCM_OPT_DEADLINE].n;
 	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
 	it->retries = scm_opt_retries(&it->o);
-	it->total = -1;
+	it->pid = getpid();
 	it->multi = curl_multi_init();
 	if (it->multi == NULL)
 		luaL_error(L, "scm: not enough memory for a listing");
@@ -429,7 +378,7 @@ int scm_all(lua_State *L, int client, int opts, int arg)
 		lua_insert(L, -2);
 		return 2;
 	}
-	lua_pushinteger(L, it->total >= 0 ? it->total : 0);
+	lua_pushinteger(L, it->listing.total >= 0 ? it->listing.total : 0);
 	lua_setfield(L, iter + 1, "total_count");
 	return 1;
 }

@@ -5,8 +5,6 @@
 
 #define SCM_ITER_MT "scm.iterator"
 
-/* The offset of the page after the one at offset. */
-lua_Integer scm_next_offset(lua_Integer offset, lua_Integer limit);
 /* scm.each / client:each: pushes the generic-for values (returns 4). */
 int scm_each(lua_State *L, int client, int opts, int arg);
 /* scm.all / client:all: pushes the array (1) or nil, err (2). */

@@ -447,7 +447,7 @@ int scm_l_metadata_decode(lua_State *L)
 	if (!scm_tointeger(L, 2, &status) || status < 100 || status > 999)
 		return luaL_argerror(L, 2, "status must be an HTTP status code");
 	memset(&o, 0, sizeof o);
-	scm_response_from_lua(L, &t, status, 3, 4);
+	scm_response_from_lua(L, &t, &o, status, 3, 4);
 	if (which == SCM_METADATA_TOKEN)
 		return scm_metadata_parse_token(L, &t, &o);
 	metadata_base(L, 1, &o, &url);

@@ -18,7 +18,8 @@ enum rule {
 	R_HEADER,     /* non-empty string without CR, LF or NUL */
 	R_BOOL,
 	R_SECONDS,    /* number > 0, at most a day */
-	R_URL         /* checked in scm_opts_finish */
+	R_URL,        /* checked in scm_opts_finish */
+	R_PROXY       /* false, or a proxy URL */
 };
 
 enum { F_QUERY = 1, F_SECRET = 2 };
@@ -58,7 +59,8 @@ static const option_rule OPTIONS[SCM_OPT_COUNT] = {
 	[SCM_OPT_ENTERPRISE_PROJECT_ID] = {"enterprise_project_id", R_STRING, G_NONE, F_QUERY, 0, 0, NULL, NULL},
 	[SCM_OPT_EXPIRED_DAYS_SINCE] = {"expired_days_since", R_INT_RANGE, G_NONE, F_QUERY, 0, 1095, NULL, NULL},
 	[SCM_OPT_LIMIT] = {"limit", R_INT_CHOICE, G_NONE, F_QUERY, 0, 0, PAGE_SIZES, NULL},
-	[SCM_OPT_OFFSET] = {"offset", R_INT_RANGE, G_NONE, F_QUERY, 0, -1, NULL, NULL},
+	/* bounded so that no sum of offsets and page sizes can overflow */
+	[SCM_OPT_OFFSET] = {"offset", R_INT_RANGE, G_NONE, F_QUERY, 0, SCM_MAX_OFFSET, NULL, NULL},
 	[SCM_OPT_OWNED_BY_SELF] = {"owned_by_self", R_BOOL, G_NONE, F_QUERY, 0, 0, NULL, NULL},
 	[SCM_OPT_SORT_DIR] = {"sort_dir", R_STR_CHOICE, G_NONE, F_QUERY, 0, 0, NULL, SORT_DIRS},
 	[SCM_OPT_SORT_KEY] = {"sort_key", R_STR_CHOICE, G_NONE, F_QUERY, 0, 0, NULL, SORT_KEYS},
@@ -72,6 +74,14 @@ static const option_rule OPTIONS[SCM_OPT_COUNT] = {
 	[SCM_OPT_USER_AGENT] = {"user_agent", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
 	[SCM_OPT_MAX_BODY] = {"max_body", R_INT_RANGE, G_NONE, 0, 1, 1073741824, NULL, NULL},
 	[SCM_OPT_CONCURRENCY] = {"concurrency", R_INT_RANGE, G_NONE, 0, 1, 16, NULL, NULL},
+	[SCM_OPT_PROXY] = {"proxy", R_PROXY, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_NO_PROXY] = {"no_proxy", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_DEADLINE] = {"deadline", R_SECONDS, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_POOL_SIZE] = {"pool_size", R_INT_RANGE, G_NONE, 0, 1, 10000, NULL, NULL},
+	[SCM_OPT_BACKLOG] = {"backlog", R_INT_RANGE, G_NONE, 0, 0, 100000, NULL, NULL},
+	[SCM_OPT_KEEPALIVE_TIMEOUT] = {"keepalive_timeout", R_INT_RANGE, G_NONE, 0, 0, 86400000, NULL, NULL},
+	[SCM_OPT_SSL_SERVER_NAME] = {"ssl_server_name", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_SSL_SESSION_REUSE] = {"ssl_session_reuse", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
 	[SCM_OPT_IAM_ENDPOINT] = {"iam_endpoint", R_URL, G_NONE, 0, 0, 0, NULL, NULL},
 };
 
@@ -129,6 +139,10 @@ static void describe_rule(char *out, size_t size, const option_rule *r)
 	case R_URL:
 		PUT("must be an http:// or https:// URL without query or fragment");
 		break;
+	case R_PROXY:
+		PUT("must be false or an http://, https://, socks5:// or socks5h:// URL "
+		    "of a host (and port)");
+		break;
 	}
 #undef PUT
 	if (size > 0 && n >= size)
@@ -174,7 +188,9 @@ static void describe_value(lua_State *L, int idx, const option_rule *r,
 	} else if (t == LUA_TSTRING) {
 		size_t len;
 		const char *s = lua_tolstring(L, idx, &len);
-		if (r->flags & F_SECRET) {
+		if (r->rule == R_PROXY && memchr(s, '@', len) != NULL) {
+			snprintf(out, size, "a URL with credentials, not shown");
+		} else if (r->flags & F_SECRET) {
 			const char *what = len == 0 ? "an empty string"
 					 : memchr(s, '\0', len) ? "a string containing NUL"
 					 : memchr(s, '\r', len) ? "a string containing CR"
@@ -260,6 +276,42 @@ static int find_option(const char *name)
 	return -1;
 }
 
+/* A proxy URL: http, https, socks5 or socks5h, a host, at most "/" as a
+ * path, no query or fragment, nothing libcurl would read otherwise. */
+static int proxy_url(const char *s, size_t len)
+{
+	static const char *const SCHEMES[] = {"http://", "https://", "socks5://",
+					      "socks5h://", NULL};
+	CURLU *u;
+	char *host = NULL, *path = NULL, *query = NULL, *fragment = NULL;
+	int k, ok;
+	size_t i;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	for (k = 0; SCHEMES[k] != NULL; k++)
+		if (len > strlen(SCHEMES[k]) && strncmp(s, SCHEMES[k], strlen(SCHEMES[k])) == 0)
+			break;
+	if (SCHEMES[k] == NULL || memchr(s, '#', len) != NULL || memchr(s, '?', len) != NULL)
+		return 0;
+	u = curl_url();
+	if (u == NULL)
+		return 0;
+	/* s is a Lua string: NUL-terminated, and free of NUL (checked above) */
+	ok = curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] != '\0' &&
+	     curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	     (path[0] == '\0' || strcmp(path, "/") == 0) &&
+	     curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK &&
+	     curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) != CURLUE_OK;
+	curl_free(host);
+	curl_free(path);
+	curl_free(query);
+	curl_free(fragment);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* Checks the value at the top of the stack against option id's rule and
  * stores it. */
 static void read_value(lua_State *L, int arg, int id, scm_value *v)
@@ -317,6 +369,19 @@ static void read_value(lua_State *L, int arg, int id, scm_value *v)
 		if (t != LUA_TBOOLEAN)
 			invalid(L, arg, r, -1);
 		v->i = lua_toboolean(L, -1);
+		break;
+	case R_PROXY:
+		v->s = NULL;
+		v->len = 0;
+		if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+			break; /* false: no proxy */
+		if (t != LUA_TSTRING)
+			invalid(L, arg, r, -1);
+		s = lua_tolstring(L, -1, &len);
+		if (!proxy_url(s, len))
+			invalid(L, arg, r, -1);
+		v->s = s;
+		v->len = len;
 		break;
 	case R_SECONDS:
 		if (t != LUA_TNUMBER)
@@ -405,6 +470,34 @@ static int is_loopback(const char *host)
 	return 0;
 }
 
+/* 1 when base + the API path + a query parses back with that path and
+ * query: what is sent is what was built. */
+static int carries_query(const char *base, size_t len)
+{
+	static const char TAIL[] = SCM_PATH "?limit=10";
+	CURLU *u = curl_url();
+	char *url, *path = NULL, *query = NULL;
+	int ok = 0;
+	if (u == NULL || (url = malloc(len + sizeof TAIL)) == NULL) {
+		curl_url_cleanup(u);
+		return 0;
+	}
+	memcpy(url, base, len);
+	memcpy(url + len, TAIL, sizeof TAIL);
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+		size_t plen = strlen(path);
+		ok = strcmp(query, "limit=10") == 0 && plen >= sizeof SCM_PATH - 1 &&
+		     strcmp(path + plen - (sizeof SCM_PATH - 1), SCM_PATH) == 0;
+	}
+	curl_free(path);
+	curl_free(query);
+	free(url);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* Checks the base URL (endpoint, region address or its override); raises
  * naming `what`. */
 static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
@@ -420,6 +513,16 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 		unsigned char c = (unsigned char)base[i];
 		if (c <= 0x20 || c == 0x7f) {
 			problem = "must not contain spaces or control characters";
+			break;
+		}
+		/* even empty ("…/#", "…?"), which the URL parser lets pass:
+		 * the query appended after them would not be sent as one */
+		if (c == '#') {
+			problem = "must not have a fragment";
+			break;
+		}
+		if (c == '?') {
+			problem = "must not have a query";
 			break;
 		}
 	}
@@ -455,6 +558,8 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 			problem = "must not have a fragment";
 		else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
 			problem = "must not carry a user name or password";
+		else if (!carries_query(base, o->base_len))
+			problem = "must be a base URL that the API path and query can follow";
 		else if (http && !(o->v[SCM_OPT_ALLOW_HTTP].set &&
 				   o->v[SCM_OPT_ALLOW_HTTP].i) && !is_loopback(host))
 			problem = "uses plain http to a host that is not loopback "
@@ -622,4 +727,13 @@ int scm_query_append(scm_buf *b, const scm_opts *o)
 			return -1;
 	}
 	return 0;
+}
+
+void scm_cap_timeout(scm_opts *o, double left)
+{
+	double t = o->v[SCM_OPT_TIMEOUT].set ? o->v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT;
+	if (left < 0.001)
+		left = 0.001;
+	o->v[SCM_OPT_TIMEOUT].set = 1;
+	o->v[SCM_OPT_TIMEOUT].n = left < t ? left : t;
 }

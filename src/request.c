@@ -78,31 +78,16 @@ int scm_l_sign(lua_State *L)
 	return 1;
 }
 
-/* scm.request(opts): the request scm.list would send for opts, as
- * { method = "GET", url = "...", headers = { name = value, ... } },
- * signed when ak/sk are used. Nothing is sent. */
-int scm_l_request(lua_State *L, int client, int opts, int arg)
+void scm_push_request(lua_State *L, const scm_transfer *t, const scm_opts *o)
 {
-	scm_client *c = scm_client_check(L, client);
-	scm_transfer t;
-	scm_opts o;
 	struct curl_slist *h;
-	memset(&t, 0, sizeof t);
-	scm_client_options(L, client, opts, arg, &o);
-	/* the X-Domain-Id it would send may need a lookup through IAM */
-	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
-		return 2;
-	if (scm_transfer_setup(&t, c->share, &o) != 0) {
-		scm_transfer_free(&t);
-		return luaL_error(L, "scm: not enough memory for the request");
-	}
 	lua_createtable(L, 0, 3);
 	lua_pushliteral(L, "GET");
 	lua_setfield(L, -2, "method");
-	lua_pushlstring(L, t.url.data, t.url.len);
+	lua_pushlstring(L, t->url.data, t->url.len);
 	lua_setfield(L, -2, "url");
 	lua_newtable(L);
-	for (h = t.headers; h != NULL; h = h->next) {
+	for (h = t->headers; h != NULL; h = h->next) {
 		const char *colon = strchr(h->data, ':');
 		const char *v = colon ? colon + 1 : "";
 		if (colon == NULL)
@@ -115,35 +100,83 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	}
 	lua_setfield(L, -2, "headers");
 	/* how to send it, with every default filled in */
-	lua_pushnumber(L, o.v[SCM_OPT_TIMEOUT].set ? o.v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT);
+	lua_pushnumber(L, o->v[SCM_OPT_TIMEOUT].set ? o->v[SCM_OPT_TIMEOUT].n : SCM_DEFAULT_TIMEOUT);
 	lua_setfield(L, -2, "timeout");
-	lua_pushnumber(L, o.v[SCM_OPT_CONNECT_TIMEOUT].set ? o.v[SCM_OPT_CONNECT_TIMEOUT].n
+	lua_pushnumber(L, o->v[SCM_OPT_CONNECT_TIMEOUT].set ? o->v[SCM_OPT_CONNECT_TIMEOUT].n
 							   : SCM_DEFAULT_CONNECT_TIMEOUT);
 	lua_setfield(L, -2, "connect_timeout");
-	lua_pushinteger(L, scm_opt_retries(&o));
+	lua_pushinteger(L, scm_opt_retries(o));
 	lua_setfield(L, -2, "retries");
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY));
 	lua_setfield(L, -2, "max_body");
-	lua_pushboolean(L, (int)scm_opt_int(&o, SCM_OPT_VERIFY, 1));
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_VERIFY, 1));
 	lua_setfield(L, -2, "verify");
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY));
 	lua_setfield(L, -2, "concurrency");
-	if (o.v[SCM_OPT_LIMIT].set) { /* left out, the API's default applies */
-		lua_pushinteger(L, o.v[SCM_OPT_LIMIT].i);
+	if (o->v[SCM_OPT_LIMIT].set) { /* left out, the API's default applies */
+		lua_pushinteger(L, o->v[SCM_OPT_LIMIT].i);
 		lua_setfield(L, -2, "limit");
 	}
-	lua_pushinteger(L, scm_opt_int(&o, SCM_OPT_OFFSET, 0));
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_OFFSET, 0));
 	lua_setfield(L, -2, "offset");
-	if (o.v[SCM_OPT_CAFILE].set) {
-		lua_pushlstring(L, o.v[SCM_OPT_CAFILE].s, o.v[SCM_OPT_CAFILE].len);
+	if (o->v[SCM_OPT_CAFILE].set) {
+		lua_pushlstring(L, o->v[SCM_OPT_CAFILE].s, o->v[SCM_OPT_CAFILE].len);
 		lua_setfield(L, -2, "cafile");
 	}
+	/* for I/O layers of their own (scm.resty): the page size of a
+	 * listing, a listing's deadline, pool and TLS settings, header limits */
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_LIMIT, SCM_DEFAULT_PAGE_SIZE));
+	lua_setfield(L, -2, "page_size");
+	if (o->v[SCM_OPT_DEADLINE].set) {
+		lua_pushnumber(L, o->v[SCM_OPT_DEADLINE].n);
+		lua_setfield(L, -2, "deadline");
+	}
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_POOL_SIZE, SCM_DEFAULT_POOL_SIZE));
+	lua_setfield(L, -2, "pool_size");
+	if (o->v[SCM_OPT_BACKLOG].set) {
+		lua_pushinteger(L, o->v[SCM_OPT_BACKLOG].i);
+		lua_setfield(L, -2, "backlog");
+	}
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_KEEPALIVE_TIMEOUT, SCM_DEFAULT_KEEPALIVE_MS));
+	lua_setfield(L, -2, "keepalive_timeout");
+	if (o->v[SCM_OPT_SSL_SERVER_NAME].set) {
+		lua_pushlstring(L, o->v[SCM_OPT_SSL_SERVER_NAME].s, o->v[SCM_OPT_SSL_SERVER_NAME].len);
+		lua_setfield(L, -2, "ssl_server_name");
+	}
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_SSL_SESSION_REUSE, 1));
+	lua_setfield(L, -2, "ssl_session_reuse");
+	lua_pushinteger(L, SCM_MAX_HEADER_LINE);
+	lua_setfield(L, -2, "max_header_line");
+	lua_pushinteger(L, SCM_MAX_HEADER_BLOCK);
+	lua_setfield(L, -2, "max_header_block");
+}
+
+/* scm.request(opts): the request scm.list would send for opts, as
+ * { method = "GET", url = "...", headers = { name = value, ... } },
+ * signed when ak/sk are used. Nothing is sent. */
+int scm_l_request(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_transfer t;
+	scm_opts o;
+	memset(&t, 0, sizeof t);
+	scm_client_options(L, client, opts, arg, &o);
+	/* the X-Domain-Id it would send may need a lookup through IAM */
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
+		return 2;
+	if (scm_transfer_setup(&t, c->share, &o) != 0) {
+		scm_transfer_free(&t);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	scm_push_request(L, &t, &o);
 	scm_transfer_free(&t);
 	return 1;
 }
 
-/* Copies the value of header name (any case) from the table at idx. */
-static void header_field(lua_State *L, int idx, const char *name, char *out, size_t size)
+/* Keeps the value of header name (any case) from the table at idx, as
+ * the transport keeps one it received (secrets removed before cutting). */
+static void header_field(lua_State *L, int idx, const char *name, const scm_response *r,
+			 char *out, size_t size, int strict)
 {
 	out[0] = '\0';
 	if (lua_type(L, idx) != LUA_TTABLE)
@@ -159,18 +192,15 @@ static void header_field(lua_State *L, int idx, const char *name, char *out, siz
 			if (k[i] == '\0' && name[i] == '\0') {
 				size_t len;
 				const char *v = lua_tolstring(L, -1, &len);
-				if (len >= size)
-					len = size - 1;
-				memcpy(out, v, len);
-				out[len] = '\0';
+				scm_keep_value(r, out, size, v, len, strict);
 			}
 		}
 		lua_pop(L, 1);
 	}
 }
 
-void scm_response_from_lua(lua_State *L, scm_transfer *t, lua_Integer status,
-			   int body_idx, int headers_idx)
+void scm_response_from_lua(lua_State *L, scm_transfer *t, const scm_opts *o,
+			   lua_Integer status, int body_idx, int headers_idx)
 {
 	size_t len;
 	const char *body = luaL_checklstring(L, body_idx, &len);
@@ -180,13 +210,16 @@ void scm_response_from_lua(lua_State *L, scm_transfer *t, lua_Integer status,
 	t->res.status = (long)status;
 	t->res.declared = -1;
 	t->max_body = (size_t)-1;
-	header_field(L, headers_idx, "X-Request-Id", t->res.request_id, sizeof t->res.request_id);
+	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
+	header_field(L, headers_idx, "X-Request-Id", &t->res, t->res.request_id,
+		     sizeof t->res.request_id, 1);
 	if (t->res.request_id[0] == '\0')
-		header_field(L, headers_idx, "X-IAM-Trace-Id", t->res.request_id,
-			     sizeof t->res.request_id);
-	header_field(L, headers_idx, "Location", t->res.location, sizeof t->res.location);
-	header_field(L, headers_idx, "Content-Type", t->res.content_type,
-		     sizeof t->res.content_type);
+		header_field(L, headers_idx, "X-IAM-Trace-Id", &t->res, t->res.request_id,
+			     sizeof t->res.request_id, 1);
+	header_field(L, headers_idx, "Location", &t->res, t->res.location,
+		     sizeof t->res.location, 0);
+	header_field(L, headers_idx, "Content-Type", &t->res, t->res.content_type,
+		     sizeof t->res.content_type, 0);
 	/* The body is read in place: decoding copies what it keeps. */
 	t->res.body.data = (char *)body;
 	t->res.body.len = len;
@@ -208,7 +241,7 @@ int scm_l_decode(lua_State *L)
 		return luaL_argerror(L, 1, "status must be an HTTP status code");
 	memset(&o, 0, sizeof o);
 	scm_opts_read(L, 4, 4, &o);
-	scm_response_from_lua(L, &t, status, 2, 3);
+	scm_response_from_lua(L, &t, &o, status, 2, 3);
 	n = scm_push_result(L, &t, &o, 1);
 	return n;
 }

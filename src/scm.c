@@ -3,8 +3,10 @@
 
 #include "account.h"
 #include "client.h"
+#include "expiry.h"
 #include "iterate.h"
 #include "metadata.h"
+#include "plan.h"
 #include "request.h"
 
 /* Registry key of the client behind the module-level functions. */
@@ -17,18 +19,23 @@ static int list_page(lua_State *L, int client, int opts, int arg)
 	scm_opts o;
 	int n;
 	int attempt, retries;
-	double delay;
+	double delay, deadline;
 	scm_client_options(L, client, opts, arg, &o);
 	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
 		return 2; /* nil, err: no account id or ECS keys */
 	retries = scm_opt_retries(&o);
+	deadline = o.v[SCM_OPT_DEADLINE].set ? scm_now() + o.v[SCM_OPT_DEADLINE].n : 0;
 	for (attempt = 0;; attempt++) {
-		if (scm_transfer_setup(&c->main, c->share, &o) != 0) {
+		scm_opts a = o;
+		if (deadline > 0) /* an attempt gets at most what is left */
+			scm_cap_timeout(&a, deadline - scm_now());
+		if (scm_transfer_setup(&c->main, c->share, &a) != 0) {
 			scm_transfer_clear(&c->main);
 			return luaL_error(L, "scm: not enough memory for the request");
 		}
 		scm_transfer_perform(&c->main);
-		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay))
+		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay) ||
+		    (deadline > 0 && scm_now() + delay >= deadline))
 			break;
 		scm_sleep(delay);
 	}
@@ -66,6 +73,7 @@ CALL_PAIR(all, scm_all)
 CALL_PAIR(request, scm_l_request)
 CALL_PAIR(credentials, scm_l_credentials)
 CALL_PAIR(account_request, scm_l_account_request)
+CALL_PAIR(plan, scm_l_plan)
 
 static int scm_new(lua_State *L)
 {
@@ -99,6 +107,7 @@ static const luaL_Reg client_methods[] = {
 	{"request", method_request},
 	{"credentials", method_credentials},
 	{"account_request", method_account_request},
+	{"plan", method_plan},
 	{"close", client_close},
 	{NULL, NULL}};
 
@@ -115,6 +124,8 @@ static const luaL_Reg functions[] = {
 	{"new", scm_new},
 	{"sign", scm_l_sign},
 	{"request", module_request},
+	{"plan", module_plan},
+	{"retry", scm_l_retry},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
 	{"credentials", module_credentials},
@@ -124,6 +135,7 @@ static const luaL_Reg functions[] = {
 	{"metadata_request", scm_l_metadata_request},
 	{"metadata_decode", scm_l_metadata_decode},
 	{"metadata_cached", scm_l_metadata_cached},
+	{"expiry", scm_l_expiry},
 	{NULL, NULL}};
 
 LUALIB_API int luaopen_scm(lua_State *L);
@@ -141,6 +153,7 @@ int luaopen_scm(lua_State *L)
 	scm_error_init(L);
 	scm_decode_init(L);
 	scm_iterate_init(L);
+	scm_plan_init(L);
 	scm_caches_anchor(L);
 	scm_client_new(L, 0);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);

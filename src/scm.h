@@ -8,7 +8,11 @@
 
 #include "compat.h"
 
-#define SCM_VERSION "0.1.0"
+/* The release, from the VERSION file: make, the rockspecs and debian/rules
+ * all pass it as -DSCM_VERSION. */
+#ifndef SCM_VERSION
+#error "SCM_VERSION is not defined: build with make, LuaRocks or debian/rules"
+#endif
 #define SCM_PATH "/v3/scm/certificates"
 #define SCM_DEFAULT_RETRIES 2
 #define SCM_DEFAULT_TIMEOUT 30.0
@@ -16,6 +20,15 @@
 #define SCM_DEFAULT_MAX_BODY (8 * 1024 * 1024)
 #define SCM_DEFAULT_PAGE_SIZE 50
 #define SCM_DEFAULT_CONCURRENCY 4
+/* The largest offset option: far above any account's certificates, far
+ * below where offset + pages * limit could overflow. */
+#define SCM_MAX_OFFSET 2147483647
+#define SCM_DEFAULT_POOL_SIZE 32        /* idle connections per host, per worker */
+#define SCM_DEFAULT_KEEPALIVE_MS 60000  /* idle time of a pooled connection */
+/* Response header limits, libcurl's (CURL_MAX_HTTP_HEADER and its 300 KB
+ * block): scm.resty applies the same. */
+#define SCM_MAX_HEADER_LINE (100 * 1024)
+#define SCM_MAX_HEADER_BLOCK (300 * 1024)
 
 /* Metatable names. */
 #define SCM_CLIENT_MT "scm.client"
@@ -53,6 +66,16 @@ enum scm_opt_id {
 	SCM_OPT_USER_AGENT,
 	SCM_OPT_MAX_BODY,
 	SCM_OPT_CONCURRENCY,
+	SCM_OPT_PROXY,
+	SCM_OPT_NO_PROXY,
+	/* a whole listing's time; and the pool and TLS knobs of scm.resty,
+	 * named as lua-resty-http names them (libcurl: see plan.c) */
+	SCM_OPT_DEADLINE,
+	SCM_OPT_POOL_SIZE,
+	SCM_OPT_BACKLOG,
+	SCM_OPT_KEEPALIVE_TIMEOUT,
+	SCM_OPT_SSL_SERVER_NAME,
+	SCM_OPT_SSL_SESSION_REUSE,
 	SCM_OPT_IAM_ENDPOINT,
 	SCM_OPT_COUNT
 };
@@ -108,6 +131,8 @@ void scm_check_url(lua_State *L, int arg, const scm_opts *o, const char *what,
 const char *scm_opts_region(const scm_opts *o);
 /* The option value as an integer, or dflt when it is not set. */
 lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt);
+/* Lowers timeout to left seconds (what is left of a deadline) if larger. */
+void scm_cap_timeout(scm_opts *o, double left);
 /* retries, default SCM_DEFAULT_RETRIES. */
 int scm_opt_retries(const scm_opts *o);
 
@@ -125,6 +150,20 @@ void scm_buf_free(scm_buf *b);
 int scm_buf_add_encoded(scm_buf *b, const char *s, size_t len);
 /* Overwrites the contents before freeing: for buffers that held secrets. */
 void scm_buf_wipe(scm_buf *b);
+
+/* ---- redact.c: secrets out of server text ------------------------------ */
+typedef struct scm_secret {
+	const char *s;
+	size_t len;
+} scm_secret;
+#define SCM_MAX_SECRETS 3
+/* Replaces in b every occurrence of each secret, and every run of 8 bytes
+ * or more that begins one, with "***". Returns 1 when something was
+ * replaced, 0 when not, -1 when out of memory. */
+int scm_redact(scm_buf *b, const scm_secret *secrets, size_t count);
+/* The secrets among o's options (token, sk, security_token); returns how
+ * many were stored in out. */
+size_t scm_opts_secrets(const scm_opts *o, scm_secret out[SCM_MAX_SECRETS]);
 
 /* ---- request.c: a request to IAM or the metadata service, built without
  * I/O, sent by libcurl (transport.c) or handed to Lua (scm.resty) -------- */
@@ -156,8 +195,8 @@ int scm_perform_request(lua_State *L, CURLSH *share, const struct scm_opts *o,
 /* Fills t's response from Lua values: status, the body string at
  * body_idx, the headers table at headers_idx (X-Request-Id or
  * X-IAM-Trace-Id, Location, Content-Type). The body is read in place. */
-void scm_response_from_lua(lua_State *L, struct scm_transfer *t, lua_Integer status,
-			   int body_idx, int headers_idx);
+void scm_response_from_lua(lua_State *L, struct scm_transfer *t, const struct scm_opts *o,
+			   lua_Integer status, int body_idx, int headers_idx);
 /* Pushes r as scm.request shows a request: { method, url, headers = {},
  * timeout, connect_timeout, retries, max_body, verify[, cafile] }. */
 void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o);
@@ -168,6 +207,8 @@ typedef struct scm_response {
 	long status;          /* HTTP status, 0 when none arrived */
 	int too_large;        /* the body passed max_body */
 	int oom;              /* out of memory while receiving */
+	int headers_too_large; /* a header line or the block over its limit */
+	size_t header_bytes;  /* of the response so far */
 	int encoded;          /* a Content-Encoding other than identity */
 	curl_off_t declared;  /* Content-Length, -1 when absent */
 	char reason[64];      /* the status line's reason phrase */
@@ -176,6 +217,10 @@ typedef struct scm_response {
 	char content_type[96];
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
+	int os_errno;         /* errno of a failed connect, 0 when none */
+	int in_headers;       /* a status line came, the blank line not yet */
+	scm_secret secrets[SCM_MAX_SECRETS]; /* removed from every kept value */
+	size_t nsecrets;
 	scm_buf body;
 	int body_index; /* > 0: the body is also this Lua string on the stack */
 } scm_response;
@@ -196,6 +241,8 @@ int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o
 			       const scm_request *r);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
+/* Notes how a transfer ended (libcurl's code, status, errno). */
+void scm_transfer_ended(scm_transfer *t, CURLcode code);
 /* Frees what one exchange holds (headers are wiped: they carry secrets),
  * keeping the easy handle and its connection. */
 void scm_transfer_clear(scm_transfer *t);
@@ -204,10 +251,38 @@ void scm_transfer_free(scm_transfer *t);
  * transfer is over, keeping the response. */
 void scm_transfer_forget_request(scm_transfer *t);
 CURLSH *scm_share_new(void);
+/* Keeps header value v (n bytes) in field: trimmed, secrets of r removed,
+ * then cut to size. strict (a request id): the field stays empty when the
+ * value held a secret or a control byte, or does not fit. */
+void scm_keep_value(const scm_response *r, char *field, size_t size,
+		    const char *v, size_t n, int strict);
 
 /* ---- retry.c: which failures are tried again, and when ---------------- */
-/* 1 and the delay in seconds when a failed attempt (0 for the first) is
- * worth another; 0 when not. */
+/* What went wrong with an attempt, as far as retrying goes; the names
+ * (SCM_CAUSES, in this order) are what scm.retry takes. */
+enum scm_cause {
+	SCM_CAUSE_STATUS,    /* an answer arrived: its status decides */
+	SCM_CAUSE_NETWORK,   /* no connection, a reset, … */
+	SCM_CAUSE_TIMEOUT,
+	SCM_CAUSE_TRUNCATED, /* the body was cut short */
+	SCM_CAUSE_HANDSHAKE, /* the network broke a TLS handshake */
+	SCM_CAUSE_VERIFY,    /* the TLS peer failed verification */
+	SCM_CAUSE_TOO_LARGE, /* body over max_body, headers over their limits */
+	SCM_CAUSE_MALFORMED, /* not HTTP: a bad status line, Content-Length, chunk */
+	SCM_CAUSE_DECODE     /* a 2xx whose body is not the page */
+};
+extern const char *const SCM_CAUSES[];
+/* The rule: 1 and the delay in seconds when an attempt (0 for the first)
+ * that failed this way is worth another; 0 when not. retry_after is the
+ * header's value or NULL. */
+int scm_retry_decide(int cause, long status, const char *retry_after, int attempt,
+		     double *delay);
+/* Retry-After in seconds (delta-seconds or an HTTP date); -1 when absent
+ * or unusable (then backoff applies); huge values stay huge. */
+double scm_retry_after(const char *value);
+/* The cause of a finished libcurl transfer. */
+int scm_response_cause(const scm_response *r);
+/* scm_retry_decide for a finished libcurl transfer. */
 int scm_retry_delay(const scm_response *r, int attempt, double *delay);
 double scm_now(void); /* monotonic seconds */
 void scm_sleep(double seconds);

@@ -6,6 +6,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
 
 #include "scm.h"
 #include "sign.h"
@@ -19,8 +23,12 @@ static void reset_response(scm_response *r)
 	r->status = 0;
 	r->too_large = 0;
 	r->oom = 0;
+	r->headers_too_large = 0;
+	r->header_bytes = 0;
 	r->declared = -1;
 	r->encoded = 0;
+	r->os_errno = 0;
+	r->in_headers = 0;
 	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
 	r->retry_after[0] = r->errbuf[0] = r->reason[0] = '\0';
 	r->body.len = 0;
@@ -45,9 +53,12 @@ static size_t on_body(char *data, size_t size, size_t count, void *ud)
 	return n;
 }
 
-/* Copies a header value (trimmed) into a fixed field, cut to fit. */
-static void keep(char *field, size_t size, const char *v, size_t n)
+void scm_keep_value(const scm_response *r, char *field, size_t size,
+		    const char *v, size_t n, int strict)
 {
+	scm_buf b = {NULL, 0, 0};
+	int redacted;
+	field[0] = '\0';
 	while (n > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
 		n--;
@@ -55,10 +66,33 @@ static void keep(char *field, size_t size, const char *v, size_t n)
 	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
 			 v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
-	if (n >= size)
-		n = size - 1;
-	memcpy(field, v, n);
+	/* Secrets out of the whole value first: cut first, a secret's start
+	 * would no longer match and would be kept. */
+	if (scm_buf_add(&b, v, n) != 0 ||
+	    (redacted = scm_redact(&b, r->secrets, r->nsecrets)) < 0) {
+		scm_buf_wipe(&b);
+		return;
+	}
+	if (strict) {
+		size_t i;
+		for (i = 0; i < b.len; i++)
+			if ((unsigned char)b.data[i] < 0x20 || (unsigned char)b.data[i] == 0x7f)
+				break;
+		if (redacted || i < b.len || b.len >= size) {
+			scm_buf_wipe(&b);
+			return;
+		}
+	}
+	n = b.len < size ? b.len : size - 1;
+	if (n > 0)
+		memcpy(field, b.data, n);
 	field[n] = '\0';
+	scm_buf_wipe(&b);
+}
+
+static void keep(const scm_response *r, char *field, size_t size, const char *v, size_t n)
+{
+	scm_keep_value(r, field, size, v, n, 0);
 }
 
 static int is_header(const char *line, size_t n, const char *name, size_t *vstart)
@@ -77,6 +111,12 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 	size_t n = size * count, v;
 	char num[32];
 
+	/* libcurl's own limits, kept here too so both paths say the same */
+	r->header_bytes += n;
+	if (n > SCM_MAX_HEADER_LINE || r->header_bytes > SCM_MAX_HEADER_BLOCK) {
+		r->headers_too_large = 1;
+		return 0;
+	}
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a 1xx): forget the last one's fields,
 		 * keep its reason phrase ("HTTP/1.1 502 Bad Gateway"). */
@@ -84,14 +124,15 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 		const char *reason = sp ? memchr(sp + 1, ' ', n - (size_t)(sp + 1 - line)) : NULL;
 		r->reason[0] = '\0';
 		if (reason != NULL)
-			keep(r->reason, sizeof r->reason, reason + 1,
+			keep(r, r->reason, sizeof r->reason, reason + 1,
 			     n - (size_t)(reason + 1 - line));
+		r->in_headers = 1;
 		r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
 		r->retry_after[0] = '\0';
 		r->declared = -1;
 		r->encoded = 0;
 	} else if (is_header(line, n, "X-Request-Id", &v)) {
-		keep(r->request_id, sizeof r->request_id, line + v, n - v);
+		scm_keep_value(r, r->request_id, sizeof r->request_id, line + v, n - v, 1);
 	} else if (is_header(line, n, "Location", &v)) {
 		/* without its query and fragment: an error shows it, and a
 		 * server may have put anything there */
@@ -99,28 +140,31 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 		size_t len = n - v, k;
 		for (k = 0; k < len && q[k] != '?' && q[k] != '#'; k++)
 			;
-		keep(r->location, sizeof r->location, q, k);
+		keep(r, r->location, sizeof r->location, q, k);
 	} else if (is_header(line, n, "Content-Type", &v)) {
-		keep(r->content_type, sizeof r->content_type, line + v, n - v);
+		keep(r, r->content_type, sizeof r->content_type, line + v, n - v);
 	} else if (is_header(line, n, "Retry-After", &v)) {
-		keep(r->retry_after, sizeof r->retry_after, line + v, n - v);
+		keep(r, r->retry_after, sizeof r->retry_after, line + v, n - v);
 	} else if (is_header(line, n, "Content-Encoding", &v)) {
-		keep(num, sizeof num, line + v, n - v);
+		keep(r, num, sizeof num, line + v, n - v);
 		r->encoded = strcasecmp(num, "identity") != 0;
 	} else if (is_header(line, n, "Content-Length", &v)) {
 		char *end;
 		long long len;
-		keep(num, sizeof num, line + v, n - v);
+		keep(r, num, sizeof num, line + v, n - v);
 		len = strtoll(num, &end, 10);
 		if (end != num && *end == '\0' && len >= 0)
 			r->declared = (curl_off_t)len;
-	} else if (n <= 2 && r->declared >= 0 && !r->encoded &&
-		   (unsigned long long)r->declared > (unsigned long long)t->max_body) {
+	} else if (n <= 2) {
+		r->in_headers = 0;
 		/* End of the headers: refuse at once a body that cannot fit,
 		 * rather than after max_body bytes of it have arrived. (A
 		 * compressed length says nothing of the decoded size.) */
-		r->too_large = 1;
-		return 0;
+		if (r->declared >= 0 && !r->encoded &&
+		    (unsigned long long)r->declared > (unsigned long long)t->max_body) {
+			r->too_large = 1;
+			return 0;
+		}
 	}
 	return n;
 }
@@ -202,6 +246,43 @@ static int add_signature(scm_transfer *t, const scm_opts *o)
 	return rc;
 }
 
+/* The first of the environment variables named that is set and not empty. */
+static const char *env_first(const char *const *names)
+{
+	for (; *names != NULL; names++) {
+		const char *v = getenv(*names);
+		if (v != NULL && v[0] != '\0')
+			return v;
+	}
+	return NULL;
+}
+
+/* Which proxy a request takes. Plain http never takes one: the token
+ * would cross the proxy in clear, and the proxy could forge the answer.
+ * https takes the proxy option, or else https_proxy, HTTPS_PROXY,
+ * all_proxy, ALL_PROXY, except for the hosts in no_proxy (the option, or
+ * else no_proxy, NO_PROXY). Both are always set here, so libcurl reads
+ * no variable of its own accord. */
+static void set_proxy(CURL *e, const scm_opts *o, const char *base)
+{
+	static const char *const PROXY_ENV[] = {"https_proxy", "HTTPS_PROXY", "all_proxy",
+						"ALL_PROXY", NULL};
+	static const char *const NO_PROXY_ENV[] = {"no_proxy", "NO_PROXY", NULL};
+	const scm_value *proxy = &o->v[SCM_OPT_PROXY];
+	const scm_value *no_proxy = &o->v[SCM_OPT_NO_PROXY];
+	const char *use = NULL, *except = NULL;
+	if (strncmp(base, "https://", 8) == 0) {
+		if (!proxy->set)
+			use = env_first(PROXY_ENV);
+		else if (proxy->s != NULL) /* proxy = false: none */
+			use = proxy->s;
+		except = no_proxy->set ? no_proxy->s : env_first(NO_PROXY_ENV);
+	}
+	/* "" is no proxy, and no exception, whatever the environment says */
+	curl_easy_setopt(e, CURLOPT_PROXY, use != NULL ? use : "");
+	curl_easy_setopt(e, CURLOPT_NOPROXY, except != NULL ? except : "");
+}
+
 static long millis(const scm_opts *o, int id, double dflt)
 {
 	double s = o->v[id].set ? o->v[id].n : dflt;
@@ -250,6 +331,7 @@ static void configure(scm_transfer *t, CURLSH *share, const scm_opts *o,
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (v[SCM_OPT_CAFILE].set)
 		curl_easy_setopt(e, CURLOPT_CAINFO, v[SCM_OPT_CAFILE].s);
+	set_proxy(e, o, t->url.data);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->res.errbuf);
@@ -261,7 +343,7 @@ static void configure(scm_transfer *t, CURLSH *share, const scm_opts *o,
 }
 
 /* A fresh exchange on t's easy handle (kept, with its connections). */
-static int begin(scm_transfer *t, size_t max_body)
+static int begin(scm_transfer *t, size_t max_body, const scm_opts *o)
 {
 	scm_transfer_clear(t);
 	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL)
@@ -270,6 +352,7 @@ static int begin(scm_transfer *t, size_t max_body)
 	 * connections across the reset. */
 	curl_easy_reset(t->easy);
 	t->max_body = max_body;
+	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
 	t->url.len = 0;
 	return 0;
 }
@@ -280,7 +363,7 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	const char *base;
 	size_t base_len;
 
-	if (begin(t, (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY)) != 0)
+	if (begin(t, (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY), o) != 0)
 		return -1;
 	base = scm_opts_base(o, &base_len);
 	if (scm_buf_add(&t->url, base, base_len) != 0 ||
@@ -306,7 +389,7 @@ int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o
 {
 	struct curl_slist *h;
 	int i;
-	if (begin(t, r->max_body) != 0 || scm_buf_add(&t->url, r->url.data, r->url.len) != 0)
+	if (begin(t, r->max_body, o) != 0 || scm_buf_add(&t->url, r->url.data, r->url.len) != 0)
 		return -1;
 	for (i = 0; i < r->nheaders; i++) {
 		if ((h = curl_slist_append(t->headers, r->headers[i].data)) == NULL)
@@ -326,10 +409,40 @@ int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o
 	return 0;
 }
 
+void scm_transfer_ended(scm_transfer *t, CURLcode code)
+{
+	scm_response *r = &t->res;
+	long err = 0;
+	r->code = code;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (code == CURLE_OK)
+		return;
+	if (curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &err) == CURLE_OK)
+		r->os_errno = (int)err;
+	/* libcurl gives no errno when it could not even make a socket: ask
+	 * for one to learn why (too many open files, say) */
+	if (code == CURLE_COULDNT_CONNECT && r->os_errno == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			r->os_errno = errno;
+		else
+			close(fd);
+	}
+	/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KB)
+	 * itself, before the header callback sees it, and ends the transfer
+	 * with "out of memory": the server's headers, not this process's
+	 * memory */
+	if (r->in_headers && (code == CURLE_OUT_OF_MEMORY || code == CURLE_RECV_ERROR
+#if LIBCURL_VERSION_NUM >= 0x080600
+			      || code == CURLE_TOO_LARGE
+#endif
+			      ))
+		r->headers_too_large = 1;
+}
+
 void scm_transfer_perform(scm_transfer *t)
 {
-	t->res.code = curl_easy_perform(t->easy);
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->res.status);
+	scm_transfer_ended(t, curl_easy_perform(t->easy));
 }
 
 void scm_transfer_forget_request(scm_transfer *t)

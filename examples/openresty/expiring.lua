@@ -1,17 +1,34 @@
--- The timer job of the OpenResty example: logs each certificate that
--- expires within EXPIRY_DAYS days (default 30), and a summary line.
-local resty = require("scm.resty")
+-- The Lua of the OpenResty example: one cached listing for /certs,
+-- /metrics and the expiry check, and the check itself, which runs once
+-- per interval for the whole nginx and logs one summary line.
+local cache = require("scm.resty.cache")
+local timer = require("scm.resty.timer")
 
 local M = {}
 
-local client
-function M.client()
-  client = client or resty.new({
-    endpoint = os.getenv("SCM_ENDPOINT"),
-    region = os.getenv("SCM_REGION"),
-    token = os.getenv("SCM_TOKEN"),
-  })
-  return client
+-- What every part of the example lists: the account from the environment,
+-- soonest expiry first.
+M.OPTS = {
+  endpoint = os.getenv("SCM_ENDPOINT"),
+  region = os.getenv("SCM_REGION"),
+  token = os.getenv("SCM_TOKEN"),
+  sort_key = "certExpiredTime",
+  sort_dir = "ASC",
+  concurrency = 4,
+}
+
+-- lua_shared_dict scm_cache (nginx.conf); CACHE_TTL seconds fresh, then
+-- served for an hour more while refreshing fails.
+M.CACHE = { dict = "scm_cache", ttl = tonumber(os.getenv("CACHE_TTL")) or 300, stale_if_error = 3600 }
+
+-- certs, err, info: see scm.resty.cache.
+function M.certs()
+  return cache.all(M.OPTS, M.CACHE)
+end
+
+-- The same, with the certificates as JSON text, as kept in the cache.
+function M.json()
+  return cache.json(M.OPTS, M.CACHE)
 end
 
 -- "YYYY-MM-DD HH:MM:SS.0", taken as UTC, to seconds since the epoch.
@@ -22,26 +39,40 @@ local function utc_seconds(s)
   return t + (os.time() - os.time(os.date("!*t")))
 end
 
-function M.check(premature)
-  if premature then return end
+local SOONEST = 3 -- certificates named in the summary line
+
+function M.check()
   local days = tonumber(os.getenv("EXPIRY_DAYS")) or 30
-  local horizon = ngx.time() + days * 86400
-  local n = 0
-  local certs, err = M.client():all({ sort_key = "certExpiredTime", sort_dir = "ASC" })
+  local certs, err, info = M.certs()
   if not certs then
     ngx.log(ngx.ERR, "scm expiry check failed: ", tostring(err))
     return
   end
+  local t = ngx.time()
+  local horizon = t + days * 86400
+  local expiring = {}
   for _, cert in ipairs(certs) do
-    local t = utc_seconds(cert.expire_time)
-    if t and t <= horizon then
-      n = n + 1
-      ngx.log(ngx.WARN, ("certificate %s (%s) expires %s UTC"):format(cert.id,
-        cert.domain or "?", cert.expire_time))
-    end
+    local at = utc_seconds(cert.expire_time)
+    if at and at <= horizon then expiring[#expiring + 1] = { cert = cert, at = at } end
   end
-  ngx.log(ngx.NOTICE, ("scm expiry check: %d of %d certificates expire within %d days")
-    :format(n, #certs, days))
+  table.sort(expiring, function(a, b) return a.at < b.at end)
+  local soonest = {}
+  for i = 1, math.min(SOONEST, #expiring) do
+    local e = expiring[i]
+    soonest[i] = ("%s (%s) in %.1f days"):format(e.cert.domain or "?", e.cert.id or "?", (e.at - t) / 86400)
+  end
+  ngx.log(#expiring > 0 and ngx.WARN or ngx.NOTICE,
+    ("scm expiry check: %d of %d certificates expire within %d days"):format(#expiring, #certs, days),
+    #soonest > 0 and "; soonest: " .. table.concat(soonest, ", ") or "",
+    err and ("; listing failed, from the copy listed %d s ago: %s"):format(info.age, tostring(err)) or "")
+end
+
+-- In init_worker_by_lua, in every worker: the check runs once per
+-- CHECK_EVERY seconds for the whole nginx.
+function M.start()
+  local every = tonumber(os.getenv("CHECK_EVERY")) or 3600
+  local ok, err = timer.every(every, M.check, { dict = "scm_timers", name = "expiry-check" })
+  if not ok then ngx.log(ngx.ERR, "scm expiry check not started: ", err) end
 end
 
 return M

@@ -1,27 +1,169 @@
 -- scm.resty: scm's list, each and all for OpenResty request handlers and
--- timers, without blocking nginx. The C module builds each request
--- (validated options, URL, headers, signature) and decodes each response
--- (page or err), doing no I/O; this module does the I/O through nginx's
--- cosockets, with the same options, results and errors as the libcurl
--- path. Pages of a listing are fetched side by side in light threads.
+-- timers, without blocking nginx. Every rule comes from the C module: a
+-- plan (scm.plan) gives the validated options with the credentials
+-- resolved once, the signed request of each page, the offsets to fetch,
+-- when the listing stops and which certificates were handed out before;
+-- plan:retry says whether a failed attempt is tried again and after how
+-- long; scm.decode and scm.error make the page or the err. This module
+-- keeps only the socket I/O and the nginx glue, so the two paths agree
+-- by construction.
 local scm = require("scm")
-local credentials = require("scm.resty.credentials") -- issue 10: account id, ECS keys
 
 local ngx = ngx
 local tcp = ngx.socket.tcp
 local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
-local now, sleep, random = ngx.now, ngx.sleep, math.random
+local now, sleep, update_time = ngx.now, ngx.sleep, ngx.update_time
+local exiting = ngx.worker.exiting
 local floor, min, max = math.floor, math.min, math.max
 local concat = table.concat
 
 local M = { _VERSION = scm._VERSION }
 
-local KEEPALIVE_MS = 60000 -- idle time of a pooled connection
-local POOL_SIZE = 32       -- pooled connections per host and port, per worker
-local BACKOFF_BASE, BACKOFF_CAP, MAX_RETRY_AFTER = 0.25, 8, 30
-local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+local READ_CHUNK = 65536 -- bytes asked of one receive
 
--- ---- HTTP over a cosocket ------------------------------------------------
+-- The one place credentials are resolved for a call: scm.resty.credentials
+-- (lookups over cosockets) when it is installed, then the C module.
+local credentials
+do
+  local ok, mod = pcall(require, "scm.resty.credentials")
+  if ok then
+    credentials = mod
+  elseif not tostring(mod):find("module 'scm.resty.credentials' not found", 1, true) then
+    error(mod, 0)
+  end
+end
+
+-- ---- a cap on upstream connections, per worker, for all listings --------
+
+-- Each connection in use holds a lease until it is closed or pooled. A
+-- lease also ends at its attempt's deadline (+1 s): a light thread killed
+-- while holding one cannot keep the slot.
+local max_connections = 64
+local leases, in_use = {}, 0
+local wakeup -- an ngx.semaphore, posted when a lease ends
+
+local function reap(t)
+  for lease, expiry in pairs(leases) do
+    if expiry <= t then
+      leases[lease] = nil
+      in_use = in_use - 1
+    end
+  end
+end
+
+local function acquire(deadline)
+  while true do
+    local t = now()
+    if in_use >= max_connections then reap(t) end
+    if in_use < max_connections then
+      local lease = {}
+      leases[lease] = deadline + 1
+      in_use = in_use + 1
+      return lease
+    end
+    if deadline - t <= 0 then return nil end
+    wakeup = wakeup or require("ngx.semaphore").new()
+    wakeup:wait(min(deadline - t, 1)) -- and look again for leases run out
+  end
+end
+
+local function release(lease)
+  if leases[lease] then
+    leases[lease] = nil
+    in_use = in_use - 1
+    if wakeup and wakeup:count() < 0 then wakeup:post(1) end
+  end
+end
+
+-- resty.configure{ max_connections = n }: the cap, per worker.
+function M.configure(o)
+  if type(o) ~= "table" then error("bad argument #1 to 'configure' (a table expected)", 2) end
+  for k, v in pairs(o) do
+    if k ~= "max_connections" then
+      error(("bad argument #1 to 'configure' (unknown option '%s')"):format(tostring(k)), 2)
+    end
+    if type(v) ~= "number" or v ~= floor(v) or v < 1 or v > 100000 then
+      error(("bad argument #1 to 'configure' (max_connections must be an integer from 1 to 100000 (got %s))")
+        :format(tostring(v)), 2)
+    end
+    max_connections = v
+  end
+end
+
+function M.connections() return in_use, max_connections end
+
+-- ---- reading a response, every receive bounded by the attempt's deadline --
+
+local function new_reader(sock, deadline)
+  return { sock = sock, deadline = deadline, buf = "", pos = 1 }
+end
+
+-- At most n bytes as they come (nil, "timeout" once the deadline passes).
+local function receive(r, n)
+  local left = r.deadline - now()
+  if left <= 0 then return nil, "timeout" end
+  r.sock:settimeout(max(1, floor(left * 1000)))
+  return r.sock:receiveany(n)
+end
+
+-- One line without its line end; nil, "too_large" past limit bytes.
+local function read_line(r, limit)
+  local from = r.pos
+  while true do
+    local i = r.buf:find("\n", from, true)
+    if i then
+      if i - r.pos > limit then return nil, "too_large" end
+      local line = r.buf:sub(r.pos, i - 1)
+      r.pos = i + 1
+      if line:byte(-1) == 13 then line = line:sub(1, -2) end
+      return line
+    end
+    if #r.buf - r.pos + 1 > limit then return nil, "too_large" end
+    local data, err = receive(r, READ_CHUNK)
+    if not data then return nil, err end
+    r.buf = r.buf:sub(r.pos) .. data
+    from = #r.buf - #data + 1
+    r.pos = 1
+  end
+end
+
+-- Exactly n bytes (nil, err and what arrived when the input ends first).
+local function read_n(r, n)
+  local parts, got = {}, 0
+  local avail = #r.buf - r.pos + 1
+  if avail > 0 then
+    local take = min(avail, n)
+    parts[1] = r.buf:sub(r.pos, r.pos + take - 1)
+    r.pos = r.pos + take
+    got = take
+  end
+  while got < n do
+    local data, err = receive(r, min(READ_CHUNK, n - got))
+    if not data then return nil, err, concat(parts) end
+    parts[#parts + 1] = data
+    got = got + #data
+  end
+  return concat(parts)
+end
+
+-- Up to the end of the connection, at most max_body bytes.
+local function read_to_close(r, max_body)
+  local parts = { r.buf:sub(r.pos) }
+  local size = #parts[1]
+  r.buf, r.pos = "", 1
+  while true do
+    if size > max_body then return nil, "max_body" end
+    local data, err = receive(r, READ_CHUNK)
+    if not data then
+      if err == "closed" then return concat(parts) end
+      return nil, err
+    end
+    parts[#parts + 1] = data
+    size = size + #data
+  end
+end
+
+-- ---- one exchange over a cosocket ------------------------------------------
 
 local function parse_url(url)
   local scheme, authority, target = url:match("^(https?)://([^/]+)(.*)$")
@@ -31,94 +173,78 @@ local function parse_url(url)
   return scheme, host, port, target ~= "" and target or "/"
 end
 
--- A transport failure: kind, message, and whether another attempt may do.
-local function failure(kind, message, retryable, status)
-  return { kind = kind, message = message, status = status }, retryable
+-- The kind of err of each cause (the causes are scm.retry's).
+local KIND = { network = "network", timeout = "timeout", truncated = "decode", handshake = "tls",
+  verify = "tls", too_large = "decode", malformed = "decode" }
+
+local function io_cause(err)
+  return err and tostring(err):find("timeout", 1, true) and "timeout" or "network"
 end
 
-local function io_kind(err)
-  return (err == "timeout" or (err and err:find("timeout", 1, true))) and "timeout" or "network"
-end
+local sessions = {} -- TLS sessions to resume, by pool
 
--- Reads the body as the headers describe it, at most max_body bytes.
-local function read_body(sock, headers, max_body, deadline)
-  local function left() return max(1, floor((deadline - now()) * 1000)) end
+-- The response body as the headers describe it; or nil, cause, message.
+local function read_body(r, req, status, headers)
+  if status == 204 or status == 304 or (status >= 100 and status < 200) then return "", true end
   local te = headers["transfer-encoding"]
   if te and te:lower():find("chunked", 1, true) then
-    local parts, size = {}, 0
+    local parts, size, block = {}, 0, 0
     while true do
-      sock:settimeout(left())
-      local line, err = sock:receive("*l")
-      if not line then return nil, err end
-      local hex = line:match("^%s*(%x+)")
-      local n = hex and tonumber(hex, 16)
-      if not n then return nil, "bad chunk size" end
+      local line, err = read_line(r, req.max_header_line)
+      if not line then
+        if err == "too_large" then return nil, "malformed", "bad chunk size line" end
+        return nil, io_cause(err), "body: " .. tostring(err)
+      end
+      local hex = line:match("^%s*(%x+)%s*$") or line:match("^%s*(%x+)%s*;")
+      if not hex or #hex > 12 then return nil, "malformed", "bad chunk size" end
+      local n = tonumber(hex, 16)
       if n == 0 then
-        repeat -- trailers, up to the empty line
-          line, err = sock:receive("*l")
-          if not line then return nil, err end
+        repeat -- trailers, up to the empty line, within the header limits
+          line, err = read_line(r, req.max_header_line)
+          if not line then
+            if err == "too_large" then return nil, "too_large", "trailers exceed their limit" end
+            return nil, io_cause(err), "trailers: " .. tostring(err)
+          end
+          block = block + #line + 2
+          if block > req.max_header_block then return nil, "too_large", "trailers exceed their limit" end
         until line == ""
-        return concat(parts)
+        return concat(parts), true
       end
       size = size + n
-      if size > max_body then return nil, "too large" end
-      sock:settimeout(left())
-      local data, derr = sock:receive(n)
-      if not data then return nil, derr end
+      if size > req.max_body then return nil, "too_large", "max_body" end
+      local data, derr = read_n(r, n)
+      if not data then return nil, io_cause(derr), "body: " .. tostring(derr) end
       parts[#parts + 1] = data
-      local crlf, cerr = sock:receive(2) -- the CRLF after the chunk
-      if crlf ~= "\r\n" then return nil, cerr or "bad chunk" end
+      local crlf, cerr = read_n(r, 2)
+      if not crlf then return nil, io_cause(cerr), "body: " .. tostring(cerr) end
+      if crlf ~= "\r\n" then return nil, "malformed", "bad chunk" end
     end
   end
-  local length = tonumber(headers["content-length"])
-  if length then
-    if length > max_body then return nil, "too large" end
-    sock:settimeout(left())
-    local data, err, partial = sock:receive(length)
+  local cl = headers["content-length"]
+  if cl then
+    local digits = cl:match("^%s*(%d+)%s*$")
+    if not digits or #digits > 15 then return nil, "malformed", "invalid Content-Length: " .. cl:sub(1, 40) end
+    local length = tonumber(digits)
+    if length > req.max_body then return nil, "too_large", "max_body" end
+    local data, err, partial = read_n(r, length)
     if not data then
-      return nil, err == "closed" and "truncated" or err, partial
+      if err == "closed" then
+        return nil, "truncated", ("response body truncated: got %d of %d bytes"):format(#partial, length)
+      end
+      return nil, io_cause(err), "body: " .. tostring(err)
     end
-    return data
+    return data, true
   end
-  -- neither: the body ends when the connection does
-  local parts, size = {}, 0
-  while true do
-    sock:settimeout(left())
-    local data, err = sock:receiveany(65536)
-    if not data then
-      if err == "closed" then return concat(parts), nil, nil, true end
-      return nil, err
-    end
-    size = size + #data
-    if size > max_body then return nil, "too large" end
-    parts[#parts + 1] = data
+  local data, err = read_to_close(r, req.max_body)
+  if not data then
+    if err == "max_body" then return nil, "too_large", "max_body" end
+    return nil, io_cause(err), "body: " .. tostring(err)
   end
+  return data, false
 end
 
--- One exchange: the response {status, headers, body}, or nil and a failure.
-local function exchange(req)
-  local scheme, host, port, target = parse_url(req.url)
-  -- every step gets what is left of the attempt's timeout
-  local deadline = now() + req.timeout
-  local function left() return max(1, floor((deadline - now()) * 1000)) end
-  local sock = tcp()
-  sock:settimeouts(min(floor(req.connect_timeout * 1000), left()), left(), left())
-  -- pooled connections are kept apart by scheme and verification, so an
-  -- unverified TLS connection is never handed to a verifying request
-  local ok, err = sock:connect(host, port, {
-    pool = ("%s://%s:%d/%s"):format(scheme, host, port, req.verify and "verified" or "unverified") })
-  if not ok then return nil, failure(io_kind(err), "connect to " .. host .. ": " .. err, true) end
-  if scheme == "https" and sock:getreusedtimes() == 0 then
-    -- cafile is nginx's lua_ssl_trusted_certificate here
-    sock:settimeout(left())
-    local session, herr = sock:sslhandshake(nil, host, req.verify)
-    if not session then
-      sock:close()
-      local kind = herr and herr:find("timeout", 1, true) and "timeout" or "tls"
-      return nil, failure(kind, "TLS handshake: " .. tostring(herr), kind == "timeout")
-    end
-  end
-
+-- One request on sock: {status, headers, body, keep} or nil, cause, message, status.
+local function converse(sock, req, host, port, scheme, target, deadline)
   local lines = { "GET " .. target .. " HTTP/1.1" }
   if not req.headers.Host then
     local name = host:find(":", 1, true) and ("[" .. host .. "]") or host -- IPv6
@@ -127,66 +253,107 @@ local function exchange(req)
   end
   for name, value in pairs(req.headers) do lines[#lines + 1] = name .. ": " .. value end
   lines[#lines + 1] = "\r\n"
-  sock:settimeout(left())
+  local left = deadline - now()
+  if left <= 0 then return nil, "timeout", "timed out before sending" end
+  sock:settimeout(max(1, floor(left * 1000)))
   local sent, serr = sock:send(concat(lines, "\r\n"))
-  if not sent then
-    sock:close()
-    return nil, failure(io_kind(serr), "send: " .. serr, true)
-  end
+  if not sent then return nil, io_cause(serr), "send: " .. tostring(serr) end
 
-  sock:settimeout(left())
-  local status_line, rerr = sock:receive("*l")
-  if not status_line then
-    sock:close()
-    return nil, failure(io_kind(rerr), "no response: " .. rerr, true)
-  end
-  local version, code = status_line:match("^HTTP/(%d%.%d) (%d%d%d)")
-  local status = tonumber(code)
-  if not status then
-    sock:close()
-    return nil, failure("network", "not an HTTP response", true)
-  end
-  local headers = {}
-  while true do
-    sock:settimeout(left())
-    local line, herr = sock:receive("*l")
+  local r = new_reader(sock, deadline)
+  local status, version, headers
+  repeat -- 1xx answers come before the real one
+    local line, err = read_line(r, req.max_header_line)
     if not line then
-      sock:close()
-      return nil, failure(io_kind(herr), "headers: " .. herr, true, status)
+      if err == "too_large" then return nil, "malformed", "not an HTTP response" end
+      return nil, io_cause(err), "no response: " .. tostring(err)
     end
-    if line == "" then break end
-    local name, value = line:match("^([^:]+):%s*(.-)%s*$")
-    if name then headers[name:lower()] = value end
-  end
+    local v, code = line:match("^HTTP/(%d%.%d) (%d%d%d)")
+    if not v then return nil, "malformed", "not an HTTP response" end
+    version, status = v, tonumber(code)
+    headers = {}
+    local block = #line + 2
+    while true do
+      local h, herr = read_line(r, req.max_header_line)
+      if not h then
+        if herr == "too_large" then
+          return nil, "too_large", ("response headers exceed %d KB (a line %d KB)"):format(
+            req.max_header_block / 1024, req.max_header_line / 1024), status
+        end
+        return nil, io_cause(herr), "headers: " .. tostring(herr), status
+      end
+      block = block + #h + 2
+      if block > req.max_header_block then
+        return nil, "too_large", ("response headers exceed %d KB (a line %d KB)"):format(
+          req.max_header_block / 1024, req.max_header_line / 1024), status
+      end
+      if h == "" then break end
+      local name, value = h:match("^([^:]+):%s*(.-)%s*$")
+      if name then
+        name = name:lower()
+        if headers[name] == nil then headers[name] = value end
+      end
+    end
+  until status >= 200 or status == 101
 
-  local body, berr, partial, closed = read_body(sock, headers, req.max_body, deadline)
-  if not body then
-    sock:close()
-    if berr == "too large" then
-      return nil, failure("decode", ("response body exceeds max_body (%d bytes)"):format(req.max_body),
-        false, status)
-    elseif berr == "truncated" then
-      return nil, failure("decode", ("response body truncated: got %d of %s bytes"):format(
-        #(partial or ""), headers["content-length"]), true, status)
-    end
-    return nil, failure(io_kind(berr), "body: " .. tostring(berr), true, status)
-  end
+  local body, delimited_or_cause, message = read_body(r, req, status, headers)
+  if not body then return nil, delimited_or_cause, message, status end
   local connection = (headers["connection"] or ""):lower()
-  local keep = not closed and ((version == "1.1" and connection ~= "close")
-    or (version == "1.0" and connection == "keep-alive"))
-  if keep then sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE) else sock:close() end
-  return { status = status, headers = headers, body = body }
+  local keep = delimited_or_cause and r.pos > #r.buf
+    and ((version == "1.1" and connection ~= "close") or (version == "1.0" and connection == "keep-alive"))
+  return { status = status, headers = headers, body = body, keep = keep }
+end
+
+-- One attempt: the response, or nil, cause, message[, status]. The socket
+-- is closed or pooled, and its connection lease given back, on every path.
+local function exchange(req, deadline)
+  local scheme, host, port, target = parse_url(req.url)
+  local lease = acquire(deadline)
+  if not lease then
+    return nil, "timeout", ("no upstream connection free within the timeout (max_connections %d)")
+      :format(max_connections)
+  end
+  local sock = tcp()
+  local left = deadline - now()
+  sock:settimeouts(max(1, floor(min(req.connect_timeout, left) * 1000)), max(1, floor(left * 1000)),
+    max(1, floor(left * 1000)))
+  local name = req.ssl_server_name or host
+  -- pooled connections are kept apart by scheme, verification and name,
+  -- so an unverified TLS connection is never handed to a verifying request
+  local pool = ("%s://%s:%d/%s/%s"):format(scheme, host, port, req.verify and "verified" or "unverified", name)
+  local ok, err = sock:connect(host, port, { pool = pool, pool_size = req.pool_size, backlog = req.backlog })
+  if not ok then
+    release(lease)
+    return nil, io_cause(err), "connect to " .. host .. ": " .. tostring(err)
+  end
+  if scheme == "https" and sock:getreusedtimes() == 0 then
+    -- The CA bundle is nginx's lua_ssl_trusted_certificate. The session
+    -- argument is never false: with false, resty.core reports some failed
+    -- verifications as success; with nil or a session it may raise
+    -- "assertion failed!" for them instead, which the pcall turns into
+    -- the failed verification it is.
+    local hok, sess, herr = pcall(sock.sslhandshake, sock, sessions[pool], name, req.verify)
+    if not hok or not sess then
+      sock:close()
+      release(lease)
+      local msg = hok and tostring(herr) or "certificate verification failed"
+      local cause = msg:find("timeout", 1, true) and "timeout"
+        or (not hok or msg:find("^%d+: ") or msg:find("certificate", 1, true)) and "verify" or "handshake"
+      return nil, cause, "TLS handshake: " .. msg
+    end
+    if req.ssl_session_reuse then sessions[pool] = sess else sessions[pool] = nil end
+  end
+  local res, cause, message, status = converse(sock, req, host, port, scheme, target, deadline)
+  if res and res.keep then
+    sock:setkeepalive(req.keepalive_timeout, req.pool_size)
+  else
+    sock:close()
+  end
+  release(lease)
+  if not res then return nil, cause, message, status end
+  return res
 end
 
 -- ---- one page, with retries ------------------------------------------------
-
-local function retry_after(value)
-  if not value then return nil end
-  local n = tonumber(value)
-  if n then return max(0, n) end
-  local t = ngx.parse_http_time(value)
-  return t and max(0, t - ngx.time()) or nil
-end
 
 -- The secrets of a request, for scm.decode and scm.error to keep out of errs.
 local function secrets(req)
@@ -199,140 +366,205 @@ local function with_attempts(err, attempts)
   return err
 end
 
--- build(offset) gives the request for that offset (signed afresh).
-local function fetch(build, offset)
+-- The page at offset (nil: the request list sends), or nil and an err.
+-- stop_at: when the whole listing must be over (its deadline), or nil.
+local function fetch(plan, offset, stop_at)
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local req = build(offset)
-    local res, fail, retryable = exchange(req)
-    local page, err, wait_s
+    local req = plan:request(offset)
+    update_time()
+    local deadline = now() + req.timeout
+    if stop_at and stop_at < deadline then deadline = stop_at end
+    local res, cause, message, status = exchange(req, deadline)
+    local page, err, what, retry_after
     if res then
       page, err = scm.decode(res.status, res.body, res.headers, secrets(req))
       if page then return page end
-      retryable = RETRY_STATUS[res.status]
-      wait_s = retry_after(res.headers["retry-after"])
-      if wait_s and wait_s > MAX_RETRY_AFTER then retryable = false end
+      what, retry_after = res.status, res.headers["retry-after"]
     else
-      err = scm.error(fail, secrets(req))
+      if cause == "too_large" and message == "max_body" then
+        message = ("response body exceeds max_body (%d bytes)"):format(req.max_body)
+      elseif cause == "malformed" then
+        message = "malformed response: " .. message
+      end
+      err = scm.error({ kind = KIND[cause], message = message, status = status }, secrets(req))
+      what = cause
     end
-    if not retryable or attempt > req.retries then return nil, with_attempts(err, attempt) end
-    sleep(wait_s or random() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ (attempt - 1)))
+    local delay = plan:retry(what, attempt, retry_after)
+    update_time()
+    if not delay or exiting() or (stop_at and now() + delay >= stop_at) then
+      return nil, with_attempts(err, attempt)
+    end
+    -- waited in slices: a worker told to exit stops waiting at once
+    local wake = now() + delay
+    repeat
+      sleep(min(0.2, max(0, wake - now())))
+      update_time()
+      if exiting() then return nil, with_attempts(err, attempt) end
+    until now() >= wake
   end
 end
 
--- ---- the API --------------------------------------------------------------
+-- ---- listings ----------------------------------------------------------------
 
 local Client = {}
 Client.__index = Client
 
--- A request builder for opts over the client's defaults: every option is
--- validated and merged by the C module, exactly as on the libcurl path.
--- build(nil) is the request list sends; build(offset) a page of a listing
--- (limit defaults to 50 there). Each call signs afresh (a new X-Sdk-Date).
-local function builder(self, opts)
-  local base = {}
-  for k, v in pairs(opts or {}) do base[k] = v end
-  local first = self.c:request(base) -- raises on a programmer error
-  local page_size = first.limit or 50
-  return function(offset)
-    if offset ~= nil then base.offset, base.limit = offset, page_size end
-    return self.c:request(base)
-  end, first, page_size
+-- The plan of a call: credentials resolved here, once, then the options
+-- validated and merged over the client's defaults by the C module
+-- (programmer errors raise here). Returns plan, settings or nil, err.
+local function plan_for(self, opts)
+  if credentials then
+    local resolved, err = credentials.resolve(opts or {}, self.c)
+    if not resolved then return nil, err end
+    opts = resolved
+  end
+  local plan = self.c:plan(opts)
+  local settings = plan:request(0)
+  update_time()
+  settings.stop_at = settings.deadline and now() + settings.deadline or nil
+  return plan, settings
+end
+
+-- The next pages of a listing, fetched side by side (up to concurrency)
+-- in light threads of the caller's coroutine, all ended before this
+-- returns: no thread outlives the call, so leaving a loop early leaves
+-- nothing running. Returns the pages (certificates already seen dropped),
+-- false at the end, or nil and an err.
+local function next_pages(l)
+  if l.done then return false end
+  local offsets = {}
+  while #offsets < l.settings.concurrency do
+    local offset = l.plan:next()
+    if not offset then break end
+    offsets[#offsets + 1] = offset
+  end
+  if #offsets == 0 then
+    l.done = true
+    return false
+  end
+  local threads = {}
+  if #offsets > 1 then
+    for i, offset in ipairs(offsets) do threads[i] = spawn(fetch, l.plan, offset, l.settings.stop_at) end
+  end
+  local function stop(from)
+    for i = from, #threads do kill(threads[i]) end
+  end
+  local pages = {}
+  for i, offset in ipairs(offsets) do
+    local ok, page, err
+    if #threads > 0 then
+      ok, page, err = wait(threads[i])
+      if not ok then page, err = nil, scm.error({ kind = "network", message = tostring(page) }) end
+    else
+      page, err = fetch(l.plan, offset, l.settings.stop_at)
+    end
+    if not page then
+      stop(i + 1)
+      l.done = true
+      return nil, err
+    end
+    local state, perr = l.plan:page(page)
+    if not state then
+      stop(i + 1)
+      l.done = true
+      return nil, perr
+    end
+    l.total = page.total_count
+    pages[#pages + 1] = page
+    if state == "done" then
+      stop(i + 1)
+      l.done = true
+      break
+    end
+  end
+  return pages
+end
+
+local function new_listing(self, opts)
+  local plan, settings = plan_for(self, opts)
+  if not plan then return nil, settings end
+  return { plan = plan, settings = settings, total = 0 }
 end
 
 function Client:list(opts)
-  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per call
-  if not resolved then return nil, cerr end
-  opts = resolved
-  local build = builder(self, opts)
-  return fetch(build, nil)
-end
-
--- Calls on_cert(cert) for each certificate, in the server's order, each id
--- once; pages after the first are fetched up to `concurrency` at a time.
--- Returns total_count, or nil and an err.
-local function walk(self, opts, on_cert)
-  local build, first, limit = builder(self, opts)
-  local concurrency = first.concurrency
-  local seen = {}
-  local function deliver(page)
-    for _, cert in ipairs(page.certificates) do
-      local id = cert.id
-      if id == nil or not seen[id] then
-        if id ~= nil then seen[id] = true end
-        on_cert(cert)
-      end
-    end
-  end
-
-  local offset = first.offset
-  local page, err = fetch(build, offset)
-  if not page then return nil, err end
-  deliver(page)
-  local total = page.total_count
-  if #page.certificates < limit then return total end
-
-  -- pages in flight: queue[head .. tail], in offset order
-  local queue, head, tail = {}, 1, 0
-  local next_offset = offset + limit -- the paging rule: offset counts records
-  local function fill()
-    while tail - head + 1 < concurrency and next_offset < total do
-      tail = tail + 1
-      queue[tail] = spawn(fetch, build, next_offset)
-      next_offset = next_offset + limit
-    end
-  end
-  local function stop()
-    for i = head, tail do kill(queue[i]) end
-  end
-  fill()
-  while head <= tail do
-    local ok, p, perr = wait(queue[head])
-    queue[head] = nil
-    head = head + 1
-    if not ok then stop() return nil, scm.error({ kind = "network", message = tostring(p) }) end
-    if not p then stop() return nil, perr end
-    deliver(p)
-    total = p.total_count
-    if #p.certificates < limit then stop() return total end
-    fill()
-  end
-  return total
+  local plan, settings = plan_for(self, opts)
+  if not plan then return nil, settings end
+  return fetch(plan, nil, settings.stop_at)
 end
 
 function Client:all(opts)
-  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per listing
-  if not resolved then return nil, cerr end
-  opts = resolved
+  local l, err = new_listing(self, opts)
+  if not l then return nil, err end
   local certs = {}
-  local total, err = walk(self, opts, function(cert) certs[#certs + 1] = cert end)
-  if not total then return nil, err end
-  certs.total_count = total
+  while true do
+    local pages, perr = next_pages(l)
+    if pages == nil then return nil, perr end
+    if not pages then break end
+    for _, page in ipairs(pages) do
+      for _, cert in ipairs(page.certificates) do certs[#certs + 1] = cert end
+    end
+  end
+  certs.total_count = l.total
   return certs
 end
 
--- An iterator like scm.each: certificates as their pages arrive; it
--- raises the err on failure. The listing runs in a coroutine of its own,
--- which yields each certificate.
-function Client:each(opts)
-  local resolved, cerr = credentials.resolve(opts, self.c) -- issue 10: once per listing
-  if not resolved then error(cerr, 0) end
-  opts = resolved
-  builder(self, opts) -- programmer errors raise here, not in the loop
-  -- The coroutine ends with the listing's err rather than raising it:
-  -- nginx aborts a request whose coroutine raises a table.
-  local co = coroutine.create(function()
-    local total, err = walk(self, opts, coroutine.yield)
-    if not total then return nil, err end
-  end)
-  return function()
-    if coroutine.status(co) == "dead" then return nil end
-    local ok, cert, err = coroutine.resume(co)
-    if not ok then error(cert, 0) end
-    if cert == nil and err ~= nil then error(err, 0) end
-    return cert
+-- each: an iterator object, callable, so `for cert in resty.each(o)`
+-- works. On failure it raises a string (what nginx logs when it is left
+-- uncaught: "scm: timeout error: ..."); the err table is the iterator's
+-- `err` field. it:close() ends it at once; nothing runs between calls.
+local Iterator = {}
+Iterator.__index = Iterator
+
+function Iterator:close()
+  self.listing, self.pages, self.page = nil, nil, nil
+end
+
+function Iterator:__call()
+  while true do
+    local page = self.page
+    if page then
+      local i = self.i + 1
+      local cert = page.certificates[i]
+      if cert ~= nil or i <= #page.certificates then
+        self.i = i
+        return cert
+      end
+      self.page = nil
+    end
+    local pages = self.pages
+    if pages and self.p < #pages then
+      self.p = self.p + 1
+      self.page, self.i = pages[self.p], 0
+    else
+      local l = self.listing
+      if not l then return nil end
+      local err
+      pages, err = next_pages(l)
+      if pages == nil then
+        self:close()
+        self.err = err
+        error(tostring(err), 0)
+      end
+      if not pages then
+        self:close()
+        return nil
+      end
+      self.pages, self.p = pages, 0
+    end
   end
+end
+
+function Client:each(opts)
+  local l, err = new_listing(self, opts) -- programmer errors raise here, not in the loop
+  local it = setmetatable({ listing = l }, Iterator)
+  if not l then
+    it.err = err
+    it.listing = nil
+    error(tostring(err), 2)
+  end
+  return it
 end
 
 function Client:close() self.c:close() end
@@ -350,5 +582,7 @@ end
 function M.list(opts) return default_client():list(opts) end
 function M.all(opts) return default_client():all(opts) end
 function M.each(opts) return default_client():each(opts) end
+-- The cached, single-flight listing (lua/scm/resty/cache.lua).
+function M.cached_all(...) return require("scm.resty.cache").all(...) end
 
 return M

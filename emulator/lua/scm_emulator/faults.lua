@@ -54,6 +54,10 @@ local KINDS = {
   header_value = function(v)
     if type(v) ~= "string" or has_control_chars(v) then return "must be a string without control characters" end
   end,
+  -- sent as is on the raw connection: anything but CR and LF
+  raw_value = function(v)
+    if type(v) ~= "string" or v:find("[\r\n]") then return "must be a string without CR or LF" end
+  end,
   headers = function(v)
     if type(v) ~= "table" then return "must be an object of header names to values" end
     for name, value in pairs(v) do
@@ -79,8 +83,14 @@ local TYPES = {
   redirect = { status = "redirect_status", location = "header_value" },
   drip = { bytes_per_second = "rate" },
   pass = { total_count = "bytes" },
+  repeat_page = { total_count = "bytes" },
+  rising = {},
+  echo = { status = "http_status", bytes = "bytes", request_id = "raw_value" },
+  raw = { head = "text", body = "text", bytes_per_second = "rate" },
+  trailer_drip = { interval_ms = "milliseconds" },
+  huge_header = { bytes = "bytes", bytes_per_second = "rate" },
 }
-local REQUIRED = { delay = "ms", huge = "bytes" }
+local REQUIRED = { delay = "ms", huge = "bytes", raw = "head", huge_header = "bytes" }
 
 local function check(spec, index)
   local where = ("fault %d"):format(index)
@@ -222,6 +232,102 @@ function APPLY.pass(f, respond)
     resp.body = resp.body:gsub('"total_count":%d+}$', '"total_count":' .. ("%d"):format(f.total_count) .. "}")
   end
   return http.send(resp)
+end
+
+-- The first answer, remembered and given again for every later request
+-- the fault covers (whatever offset they ask for), claiming total_count.
+function APPLY.repeat_page(f, respond)
+  if not f.first_body then
+    local resp = respond()
+    if resp.status ~= 200 then return http.send(resp) end
+    f.first_body = resp.body:gsub('"total_count":%d+}$',
+      '"total_count":' .. ("%d"):format(f.total_count or 2 ^ 53) .. "}")
+  end
+  return http.send(http.response(200, f.first_body, http.JSON))
+end
+
+-- A full page of ids never given before, and a total_count always a page
+-- or two beyond the offset asked for: a listing that never ends by itself.
+local rising_serial = 0
+function APPLY.rising(_, respond)
+  local resp = respond()
+  if resp.status ~= 200 then return http.send(resp) end
+  local args = ngx.req.get_uri_args()
+  local offset = tonumber(args.offset) or 0
+  local limit = tonumber(args.limit) or 10
+  local items = {}
+  for i = 1, limit do
+    rising_serial = rising_serial + 1
+    items[i] = ('{"id":"rising%010d","domain":"rising.example.com","status":"ISSUED"}')
+      :format(rising_serial)
+  end
+  return http.send(http.response(200, '{"certificates":' .. http.encode_array(items)
+    .. ',"total_count":' .. ("%d"):format(offset + 2 * limit) .. "}", http.JSON))
+end
+
+-- Echoes the request's credential (X-Auth-Token, or the Authorization
+-- header) back in the reason phrase, X-Request-Id and Location, as a
+-- careless gateway might: only its first `bytes` bytes when given. With
+-- request_id, that exact X-Request-Id instead (control bytes included).
+function APPLY.echo(f, respond)
+  local h = ngx.req.get_headers()
+  local secret = h["x-auth-token"] or h["authorization"] or ""
+  if type(secret) == "table" then secret = secret[1] end
+  if f.bytes then secret = secret:sub(1, f.bytes) end
+  local status = f.status or 502
+  local body, ctype = "", "text/plain"
+  if status == 200 then
+    local resp = respond()
+    body, ctype = resp.body, resp.content_type
+  end
+  ngx.req.read_body()
+  local sock = ngx.req.socket(true)
+  if not sock then return ngx.exit(444) end
+  sock:send(table.concat({
+    ("HTTP/1.1 %d Echo %s"):format(status, secret),
+    "Content-Type: " .. ctype,
+    "Content-Length: " .. #body,
+    "X-Request-Id: " .. (f.request_id or secret),
+    "Location: https://elsewhere.example/" .. secret,
+    "Connection: close",
+    "", body }, "\r\n"))
+  return ngx.exit(444)
+end
+
+-- Exactly these bytes: `head` (status line and header lines, CRLF
+-- between them; the empty line is added), then `body`, dripped at
+-- bytes_per_second when given; then the connection is closed.
+function APPLY.raw(f)
+  return http.send_bytes(f.head .. "\r\n\r\n", f.body or "", f.bytes_per_second)
+end
+
+-- The normal page in chunked coding, its last chunk, then one trailer
+-- line every interval_ms (default 500), never the empty line that ends them.
+function APPLY.trailer_drip(f, respond)
+  local resp = respond()
+  local head = ("HTTP/1.1 %d OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n")
+    :format(resp.status, resp.content_type)
+  local body = ("%x\r\n%s\r\n0\r\n"):format(#resp.body, resp.body)
+  return http.send_bytes(head .. body, nil, nil, function(i)
+    ngx.sleep((f.interval_ms or 500) / 1000)
+    return ("X-Trailer-%d: %d\r\n"):format(i, i)
+  end)
+end
+
+-- A 200 whose first header line never ends: "X-Huge: " and `bytes` of "a",
+-- sent as fast as the client reads (or at bytes_per_second).
+function APPLY.huge_header(f)
+  local left, piece = f.bytes, ("a"):rep(65536)
+  return http.send_bytes("HTTP/1.1 200 OK\r\nX-Huge: ", nil, nil, function()
+    if left <= 0 then
+      if f.bytes_per_second then ngx.sleep(1) return "" end
+      return nil
+    end
+    local n = math.min(left, f.bytes_per_second and math.max(1, math.floor(f.bytes_per_second / 10)) or 65536)
+    left = left - n
+    if f.bytes_per_second then ngx.sleep(0.1) end
+    return piece:sub(1, n)
+  end)
 end
 
 function M.apply(spec, respond)

@@ -152,6 +152,38 @@ function M.send_raw(resp, body_bytes, bytes_per_second)
   return ngx.exit(444)
 end
 
+-- Writes bytes on the raw client connection: head, then body (at about
+-- bytes_per_second when given), then whatever more(i) returns for i = 1, 2,
+-- ... until it returns nil or the client goes away; then closes.
+function M.send_bytes(head, body, bytes_per_second, more)
+  ngx.req.read_body()
+  local sock, err = ngx.req.socket(true)
+  if not sock then
+    ngx.log(ngx.ERR, "scm-emulator: raw socket unavailable: ", err)
+    return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
+  end
+  if not sock:send(head) then return ngx.exit(444) end
+  body = body or ""
+  if not bytes_per_second then
+    if body ~= "" and not sock:send(body) then return ngx.exit(444) end
+  else
+    local step, interval = 1, 1 / bytes_per_second
+    if bytes_per_second > 10 then step, interval = math.ceil(bytes_per_second / 10), 0.1 end
+    for pos = 1, #body, step do
+      ngx.sleep(interval)
+      if not sock:send(body:sub(pos, pos + step - 1)) then return ngx.exit(444) end
+    end
+  end
+  local i = 0
+  while more do
+    i = i + 1
+    local data = more(i)
+    if data == nil then break end
+    if data ~= "" and not sock:send(data) then break end
+  end
+  return ngx.exit(444)
+end
+
 -- Streams a 200 response of exactly `total` bytes: `head`, then `filler`
 -- repeated, then `tail` (cut short if total is smaller than head + tail).
 -- Written in pieces with flushes so memory use stays flat whatever the size.
