@@ -40,7 +40,7 @@ static const char *const NAMES[] = {
 	"deploy_support", "enterprise_project_id", "expired_days_since", "limit",
 	"offset", "owned_by_self", "sort_dir", "sort_key", "status", "timeout",
 	"connect_timeout", "retries", "cafile", "verify", "allow_http", "user_agent",
-	"max_body", "concurrency"};
+	"max_body", "concurrency", "credentials", "content", "iam_endpoint"};
 #define NNAMES (sizeof NAMES / sizeof NAMES[0])
 
 static int run(lua_State *L)

@@ -15,13 +15,14 @@ M.NOW = 1732665600
 function M.run(args, env, clear_env)
   local err_file = os.tmpname()
   -- clear_env: no credentials or endpoint from the environment (the
-  -- sanitizer's LD_PRELOAD and options stay)
+  -- sanitizer's LD_PRELOAD and options stay, and so do IAM's and the
+  -- metadata service's addresses: the emulator, never a real host)
   local prefix = "env"
   if clear_env then
     prefix = "env"
     for _, name in ipairs({ "SCM_TOKEN", "SCM_ENDPOINT", "SCM_REGION", "HUAWEICLOUD_SDK_AK",
       "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_DOMAIN_ID",
-      "HUAWEICLOUD_SDK_CREDENTIALS_FILE", "HUAWEICLOUD_SDK_IAM_ENDPOINT" }) do
+      "HUAWEICLOUD_SDK_CREDENTIALS_FILE", "HUAWEICLOUD_SDK_CREDENTIALS" }) do
       prefix = prefix .. " -u " .. name
     end
     prefix = prefix .. " HOME=/nonexistent"

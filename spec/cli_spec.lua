@@ -19,6 +19,18 @@ describe("scm-certs", function()
 
   local function put(rows) emu:put_certificates(cli.certs(rows)) end
 
+  it("--search KEYWORD lists the certificates whose name or domain holds it", function()
+    local out, _, code = run(cli.target(emu) .. " --search SHOP --format json")
+    assert.equal(0, code)
+    local got = cjson.decode(out)
+    local expected = assert(scm.all(emu:opts({ content = "shop" })))
+    assert.is_true(#expected > 0 and #expected < 123)
+    assert.equal(#expected, #got)
+    for i, c in ipairs(expected) do assert.equal(c.id, got[i].id) end
+    local log = emu:log()
+    assert.equal("SHOP", log[1].args.content)
+  end)
+
   describe("formats", function()
     it("json parses back to the certificates scm.all gives, with expire_epoch and days_left", function()
       local out, _, code = run(target .. " --format json")

@@ -24,8 +24,13 @@ describe("credentials", function()
 
   -- Runs scm.list(opts) in a child with exactly env (plus HOME); returns
   -- what it printed: "page", "err <err>" or the error raised.
-  local function child(env, opts_source)
+  local function child(env, opts_source, prefix)
     local assignments = { "HOME=" .. emulator.quote(home) }
+    -- IAM and the metadata service are the emulator's, never a real host
+    env = env or {}
+    env.HUAWEICLOUD_SDK_IAM_ENDPOINT = env.HUAWEICLOUD_SDK_IAM_ENDPOINT or emu.url
+    env.HUAWEICLOUD_SDK_METADATA_ENDPOINT = env.HUAWEICLOUD_SDK_METADATA_ENDPOINT
+      or emu.url .. "/metadata-unset"
     -- the sanitizer build's runtime and settings, when there are any
     for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
       local v = os.getenv(name)
@@ -36,6 +41,10 @@ describe("credentials", function()
       .. "local ok, page, err = pcall(scm.list, %s); "
       .. "io.write(not ok and tostring(page) or page and 'page' or ('err ' .. tostring(err)))"):format(package.cpath,
       opts_source or ("{ endpoint = %q }"):format(emu.url))
+    if prefix then
+      return emulator.run(prefix .. " env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
+        .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1; echo \" rc=$?\"", true)
+    end
     return emulator.run("env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
       .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1", true)
   end
@@ -74,12 +83,12 @@ describe("credentials", function()
   it("uses the SDK environment variables", function()
     accept("ENVAK", "envsk")
     local out = child({ HUAWEICLOUD_SDK_AK = "ENVAK", HUAWEICLOUD_SDK_SK = "envsk",
-      HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = "envdomain" })
+      HUAWEICLOUD_SDK_SECURITY_TOKEN = "env-security-token", HUAWEICLOUD_SDK_DOMAIN_ID = emu:config().domain_id })
     assert.equal("page", out)
     local req = last_request()
     assert.equal("ENVAK", access_key(req))
     assert.equal("env-security-token", req.headers["x-security-token"])
-    assert.equal("envdomain", req.headers["x-domain-id"])
+    assert.equal(emu:config().domain_id, req.headers["x-domain-id"])
     assert.matches("x%-domain%-id;x%-sdk%-date;x%-security%-token", req.headers.authorization)
   end)
 
@@ -95,14 +104,14 @@ describe("credentials", function()
   it("reads the [global] section of ~/.huaweicloud/credentials", function()
     write(home .. "/.huaweicloud/credentials", table.concat({
       "# SDK credentials", "[basic]", "ak = BASICAK", "sk = basicsk", "",
-      "[global]", "ak = FILEAK", "sk = filesk", "domain_id = filedomain",
+      "[global]", "ak = FILEAK", "sk = filesk", "domain_id = " .. emu:config().domain_id,
       "security_token = file-security-token", "" }, "\n"))
     accept("FILEAK", "filesk")
     local out = child({})
     assert.equal("page", out)
     local req = last_request()
     assert.equal("FILEAK", access_key(req))
-    assert.equal("filedomain", req.headers["x-domain-id"])
+    assert.equal(emu:config().domain_id, req.headers["x-domain-id"])
     assert.equal("file-security-token", req.headers["x-security-token"])
     os.remove(home .. "/.huaweicloud/credentials")
   end)
@@ -116,6 +125,40 @@ describe("credentials", function()
     assert.equal("OTHERAK", access_key(last_request()))
     local missing = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = home .. "/nope" })
     assert.matches("cannot read the credentials file", missing)
+  end)
+
+  describe("the credentials file, diagnosed", function()
+    it("a file without [global] says so", function()
+      write(home .. "/.huaweicloud/credentials", "[basic]\nak = BASICAK\nsk = basicsk\n")
+      local out = child({})
+      assert.matches("the credentials file .*/%.huaweicloud/credentials has no %[global%] section", out)
+      write(home .. "/.huaweicloud/credentials", "[global]\nregion = cn-north-4\n")
+      assert.matches("%[global%] of the credentials file .* has no ak and sk", child({}))
+      os.remove(home .. "/.huaweicloud/credentials")
+      assert.same({}, emu:log())
+    end)
+
+    it("a UTF-8 byte order mark is skipped", function()
+      write(home .. "/.huaweicloud/credentials", "\239\187\191[global]\nak = BOMAK\nsk = bomsk\n")
+      accept("BOMAK", "bomsk")
+      assert.equal("page", child({}))
+      assert.equal("BOMAK", access_key(last_request()))
+      os.remove(home .. "/.huaweicloud/credentials")
+    end)
+
+    it("a directory or a FIFO is refused at once, never read", function()
+      local dir = home .. "/a-directory"
+      emulator.run("mkdir -p " .. emulator.quote(dir))
+      assert.matches("cannot read .*a%-directory: not a regular file",
+        child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = dir }))
+      local fifo = home .. "/a-fifo"
+      emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
+      -- nobody writes to it: reading would wait for ever; timeout(1) says if it did
+      local out = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = fifo }, nil, "timeout 20")
+      assert.matches("cannot read .*a%-fifo: not a regular file", out)
+      assert.matches("rc=0%s*$", out)
+      os.remove(fifo)
+    end)
   end)
 
   describe("half a credential raises, naming what is missing", function()

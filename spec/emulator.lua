@@ -89,6 +89,7 @@ end
 -- A private emulator; args is the start command's option string, cacert
 -- the CA that signed its TLS certificate, if it has one.
 function M.start(args, cacert)
+  M.check_isolated()
   local dir = tmpdir("scm-emulator")
   local url = run("emulator/scm-emulator start --dir " .. quote(dir) .. " "
     .. (args or "")):gsub("%s+$", "")
@@ -96,10 +97,23 @@ function M.start(args, cacert)
   return e
 end
 
+-- No spec may reach a real IAM or the ECS metadata address: both must
+-- point at a loopback server (scripts/check points them at the emulator).
+function M.check_isolated()
+  for _, name in ipairs({ "HUAWEICLOUD_SDK_IAM_ENDPOINT", "HUAWEICLOUD_SDK_METADATA_ENDPOINT" }) do
+    local v = os.getenv(name) or ""
+    if not v:match("^https?://127%.0%.0%.1[:/]") and not v:match("^https?://localhost[:/]") then
+      error(name .. " must point at a loopback server (got '" .. v .. "'): run the specs "
+        .. "through make check, or set it to the emulator's URL", 0)
+    end
+  end
+end
+
 local shared
 -- The emulator `make check` started (SCM_EMULATOR_URL), or one started
 -- for this process and stopped when it exits.
 function M.shared()
+  M.check_isolated()
   if shared then return shared end
   local url = os.getenv("SCM_EMULATOR_URL")
   if url then
@@ -129,6 +143,7 @@ local Nginx = {}
 Nginx.__index = Nginx
 
 function M.nginx(conf, vars)
+  M.check_isolated()
   local repo = run("pwd"):gsub("%s+$", "")
   local dir = tmpdir("scm-nginx")
   for _ = 1, 20 do
@@ -136,8 +151,13 @@ function M.nginx(conf, vars)
     local fill = { DIR = dir, REPO = repo, PORT = tostring(port),
       USER = run("id -u"):match("^0%s") and "user root;" or "" }
     for k, v in pairs(vars or {}) do fill[k] = tostring(v) end
+    -- the workers' IAM and metadata addresses: this process's (loopback,
+    -- see check_isolated), never a real host
+    local isolated = ("env HUAWEICLOUD_SDK_IAM_ENDPOINT=%s;\nenv HUAWEICLOUD_SDK_METADATA_ENDPOINT=%s;\n")
+      :format(os.getenv("HUAWEICLOUD_SDK_IAM_ENDPOINT"), os.getenv("HUAWEICLOUD_SDK_METADATA_ENDPOINT"))
+    local text = conf:gsub("@(%u+)@", fill):gsub("\nworker_processes", "\n" .. isolated .. "worker_processes", 1)
     local f = assert(io.open(dir .. "/nginx.conf", "w"))
-    f:write((conf:gsub("@(%u+)@", fill)))
+    f:write(text)
     f:close()
     local q = quote(dir)
     if M.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(q, q, q)) then

@@ -190,12 +190,14 @@ describe("emulator AK/SK authentication", function()
     return tonumber(status), text ~= "" and cjson.decode(text) or nil
   end
 
-  -- A request signed over host and x-sdk-date (plus extra signed headers);
-  -- r as for authorization(), sent with its headers and Authorization.
+  -- A request signed over host, x-sdk-date and x-domain-id (the key
+  -- pair's account, unless r.no_domain) plus extra signed headers; r as
+  -- for authorization(), sent with its headers and Authorization.
   local function signed(r, extra_unsigned)
     r.date = r.date or sdk_date()
     r.headers = r.headers or {}
     local all = { { "host", host }, { "x-sdk-date", r.date } }
+    if not r.no_domain then all[#all + 1] = { "x-domain-id", emu:config().domain_id } end
     for _, h in ipairs(r.headers) do all[#all + 1] = h end
     table.sort(all, function(a, b) return a[1] < b[1] end)
     r.headers = all
@@ -269,8 +271,16 @@ describe("emulator AK/SK authentication", function()
 
   it("needs X-Security-Token and X-Domain-Id signed when present", function()
     denied("x-security-token not signed", signed({}, { { "X-Security-Token", "temporary" } }))
-    denied("x-domain-id not signed", signed({}, { { "X-Domain-Id", "0a1b2c" } }))
-    assert.equal(200, (signed({ headers = { { "x-domain-id", "0a1b2c" }, { "x-security-token", "temporary" } } })))
+    denied("x-domain-id not signed", signed({ no_domain = true }, { { "X-Domain-Id", "0a1b2c" } }))
+    assert.equal(200, (signed({ headers = { { "x-security-token", "temporary" } } })))
+  end)
+
+  it("wants the key pair's account in X-Domain-Id, as the gateway of a global service", function()
+    denied("X-Domain-Id is required with AK/SK for a global service", signed({ no_domain = true }))
+    local status, body = signed({ no_domain = true, headers = { { "x-domain-id", "someone-else" } } })
+    assert.same({ 403, "SCM.0002" }, { status, body.error_code })
+    emu:reset({ require_domain_id = false })
+    assert.equal(200, (signed({ no_domain = true })))
   end)
 
   it("rejects an Authorization header not of the SDK-HMAC-SHA256 form", function()
@@ -318,10 +328,12 @@ describe("emulator AK/SK authentication", function()
   it("accepts what the scm module signs, when it is available", function()
     local loaded, scm = pcall(require, "scm")
     if not loaded then return pending("the scm module is not on the cpath") end
-    local page, err = scm.list({ endpoint = emu.url, ak = AK, sk = SK, limit = 20, status = "ISSUED" })
+    local page, err = scm.list({ endpoint = emu.url, ak = AK, sk = SK, limit = 20, status = "ISSUED",
+      iam_endpoint = emu.url })
     assert.is_nil(err)
     assert.equal(20, #page.certificates)
-    page, err = scm.list({ endpoint = emu.url, ak = AK, sk = SK, security_token = "t", domain_id = "d" })
+    page, err = scm.list({ endpoint = emu.url, ak = AK, sk = SK, security_token = "t",
+      domain_id = emu:config().domain_id })
     assert.is_nil(err)
     assert.is_table(page)
     page, err = scm.list({ endpoint = emu.url, ak = AK, sk = "wrong" })

@@ -13,6 +13,8 @@ load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
 @USER@
 worker_processes @WORKERS@;
+env HUAWEICLOUD_SDK_IAM_ENDPOINT=@IAM@;
+env HUAWEICLOUD_SDK_METADATA_ENDPOINT=@IAM@/metadata-unset;
 pid @DIR@/nginx.pid;
 error_log @DIR@/error.log @LEVEL@;
 events { worker_connections 1024; }
@@ -50,6 +52,7 @@ function M.start(o)
     local port = math.random(20000, 60000)
     local conf = CONF:gsub("@(%u+)@", {
       DIR = dir, REPO = REPO, PORT = tostring(port), WORKERS = tostring(o.workers or 1),
+      IAM = emulator.shared().url,
       LEVEL = o.level or "warn", HTTP = o.http or "", SERVER = o.server or "",
       USER = emulator.run("id -u"):match("^0") and "user root;" or "",
     })

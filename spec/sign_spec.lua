@@ -73,37 +73,39 @@ describe("AK/SK requests", function()
   end)
 
   it("signs security_token and domain_id so that the emulator accepts them", function()
-    local page, err = scm.list(ak_opts({ security_token = "temporary-token-xyz", domain_id = "0a1b2c3d4e5f" }))
+    local page, err = scm.list(ak_opts({ security_token = "temporary-token-xyz",
+      domain_id = emu:config().domain_id }))
     assert.is_nil(err)
     assert.is_table(page)
   end)
 
-  it("sends Authorization, X-Sdk-Date and Host, and no token", function()
-    local _ = scm.list(ak_opts())
+  it("sends Authorization, X-Sdk-Date, Host and X-Domain-Id, and no token", function()
+    local _ = scm.list(ak_opts({ domain_id = emu:config().domain_id }))
     local req = emu:log()[1]
     local access, signed, signature = authorization(req)
     assert.equal(AK, access)
-    assert.equal("host;x-sdk-date", signed)
+    assert.equal("host;x-domain-id;x-sdk-date", signed)
     assert.equal(64, #signature)
     assert.matches("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ$", req.headers["x-sdk-date"])
     assert.is_nil(req.headers["x-auth-token"])
   end)
 
   it("signs the request it sends: the signature matches a re-computation", function()
-    local _ = scm.list(ak_opts({ limit = 20, offset = 40, status = "ISSUED" }))
+    local _ = scm.list(ak_opts({ limit = 20, offset = 40, status = "ISSUED", domain_id = "d0" }))
     local req = emu:log()[1]
     local _, _, signature = authorization(req)
     local again = scm.sign({ ak = AK, sk = SK, url = emu.url .. req.path .. "?" .. req.query,
-      headers = { Host = req.headers["host"], ["X-Sdk-Date"] = req.headers["x-sdk-date"] } })
+      headers = { Host = req.headers["host"], ["X-Sdk-Date"] = req.headers["x-sdk-date"],
+        ["X-Domain-Id"] = "d0" } })
     assert.equal(signature, again:match("Signature=(%x+)$"))
   end)
 
   it("adds X-Domain-Id and X-Security-Token, both signed", function()
-    local _ = scm.list(ak_opts({ domain_id = "0a1b2c3d4e5f", security_token = "temporary-token-xyz" }))
+    local _ = scm.list(ak_opts({ domain_id = "d0", security_token = "temporary-token-xyz" }))
     local req = emu:log()[1]
     local _, signed = authorization(req)
     assert.equal("host;x-domain-id;x-sdk-date;x-security-token", signed)
-    assert.equal("0a1b2c3d4e5f", req.headers["x-domain-id"])
+    assert.equal("d0", req.headers["x-domain-id"])
     assert.equal("temporary-token-xyz", req.headers["x-security-token"])
   end)
 

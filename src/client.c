@@ -5,7 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "client.h"
+#include "metadata.h"
 
 /* After fork(), the child holds copies of the parent's sockets and TLS
  * states. Using them interleaves two processes' requests on one
@@ -133,4 +135,57 @@ void scm_client_options(lua_State *L, int client, int opts, int arg, scm_opts *o
 	scm_opts_merge(o, &call);
 	lua_newtable(L); /* holds strings read from a credentials file */
 	scm_opts_finish(L, arg, o, lua_gettop(L));
+}
+
+int scm_client_lookup(lua_State *L, scm_client *c, scm_opts *o, int holder)
+{
+	int n = scm_metadata_resolve(L, c->share, o, holder);
+	return n != 0 ? n : scm_account_resolve(L, c->share, o, holder);
+}
+
+/* scm.credentials(opts) / client:credentials(opts): the credentials a call
+ * with opts would use, from the options, the environment, the credentials
+ * file and what the process has kept (account ids, ECS keys), with no
+ * I/O: { token } or { ak, sk, security_token, domain_id } (domain_id
+ * absent: to be looked up), or { credentials = "ecs", domain_id } (keys
+ * absent: to be fetched). */
+int scm_l_credentials(lua_State *L, int client, int opts, int arg)
+{
+	static const int IDS[] = {SCM_OPT_TOKEN, SCM_OPT_AK, SCM_OPT_SK,
+				  SCM_OPT_SECURITY_TOKEN, SCM_OPT_DOMAIN_ID, SCM_OPT_CREDENTIALS};
+	static const char *const NAMES[] = {"token", "ak", "sk", "security_token",
+					    "domain_id", "credentials"};
+	scm_opts o;
+	char id[160];
+	int k, holder;
+	scm_client_options(L, client, opts, arg, &o);
+	holder = lua_gettop(L);
+	if (o.v[SCM_OPT_CREDENTIALS].set && !o.v[SCM_OPT_AK].set &&
+	    scm_metadata_cached(L, &o)) {
+		static const int KEY_IDS[] = {SCM_OPT_AK, SCM_OPT_SK, SCM_OPT_SECURITY_TOKEN};
+		static const char *const KEY_NAMES[] = {"ak", "sk", "security_token"};
+		for (k = 0; k < 3; k++) {
+			scm_value *v = &o.v[KEY_IDS[k]];
+			lua_getfield(L, -1, KEY_NAMES[k]);
+			v->set = 1;
+			v->s = lua_tolstring(L, -1, &v->len);
+			lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (o.v[SCM_OPT_AK].set && !o.v[SCM_OPT_DOMAIN_ID].set &&
+	    scm_account_get(o.v[SCM_OPT_AK].s, o.v[SCM_OPT_AK].len, id, sizeof id)) {
+		lua_pushstring(L, id);
+		o.v[SCM_OPT_DOMAIN_ID].set = 1;
+		o.v[SCM_OPT_DOMAIN_ID].s = lua_tolstring(L, -1, &o.v[SCM_OPT_DOMAIN_ID].len);
+		lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
+	}
+	lua_createtable(L, 0, 6);
+	for (k = 0; k < 6; k++) {
+		if (!o.v[IDS[k]].set)
+			continue;
+		lua_pushlstring(L, o.v[IDS[k]].s, o.v[IDS[k]].len);
+		lua_setfield(L, -2, NAMES[k]);
+	}
+	return 1;
 }

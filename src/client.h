@@ -33,4 +33,10 @@ void scm_client_release(scm_client *c);
  * a table that keeps strings o points to alive: keep it while o is used. */
 void scm_client_options(lua_State *L, int client, int opts, int arg, scm_opts *o);
 
+/* The libcurl path's credential lookups for o (ECS keys, then the account
+ * id), over the client's connections; their strings go into the table at
+ * holder. Returns 0, or 2 with nil and an err pushed. */
+int scm_client_lookup(lua_State *L, scm_client *c, scm_opts *o, int holder);
+int scm_l_credentials(lua_State *L, int client, int opts, int arg);
+
 #endif

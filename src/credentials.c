@@ -1,5 +1,8 @@
 /* Where credentials come from, first found wins: the options; the SDK
- * environment variables; the SDK credentials file's [global] section.
+ * environment variables; the SDK credentials file's [global] section; the
+ * ECS metadata service, only when asked for (credentials = "ecs", or
+ * HUAWEICLOUD_SDK_CREDENTIALS=ecs). Nothing here does I/O but reading the
+ * credentials file: the account id and ECS keys are fetched later.
  * Half a credential in any source is a programmer error naming what is
  * missing. Secret values are never shown. */
 #define _POSIX_C_SOURCE 200809L
@@ -10,6 +13,8 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "scm.h"
 
@@ -18,6 +23,7 @@
 #define ENV_SECURITY_TOKEN "HUAWEICLOUD_SDK_SECURITY_TOKEN"
 #define ENV_DOMAIN_ID "HUAWEICLOUD_SDK_DOMAIN_ID"
 #define ENV_FILE "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
+#define ENV_SWITCH "HUAWEICLOUD_SDK_CREDENTIALS"
 #define FILE_SECTION "global"
 #define MAX_FILE (64 * 1024)
 
@@ -33,7 +39,7 @@ static int named_in_opts(const scm_opts *o)
 {
 	return o->v[SCM_OPT_TOKEN].set || o->v[SCM_OPT_AK].set ||
 	       o->v[SCM_OPT_SK].set || o->v[SCM_OPT_SECURITY_TOKEN].set ||
-	       o->v[SCM_OPT_DOMAIN_ID].set;
+	       o->v[SCM_OPT_DOMAIN_ID].set || o->v[SCM_OPT_CREDENTIALS].set;
 }
 
 /* A header-safe value: not empty, no CR, LF or NUL. */
@@ -108,15 +114,14 @@ static char *trim(char *s, char *end)
 /* Reads the credentials file's [global] section. Values are pushed as Lua
  * strings into the table at holder, which keeps them alive for the call;
  * the file's bytes are wiped. Returns 1 when the file named credentials. */
-static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
+static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnose)
 {
 	const char *path = getenv(ENV_FILE);
 	const char *home = getenv("HOME");
-	char fallback[1024], *text, *line, *next;
+	char fallback[1024], *text, *start, *line, *next;
 	size_t len = 0;
-	FILE *f;
 	struct stat st;
-	int fd, k, in_section = 0, any = 0;
+	int fd, k, in_section = 0, has_section = 0, any = 0;
 
 	if (path == NULL || path[0] == '\0') {
 		if (home == NULL || home[0] == '\0')
@@ -124,8 +129,8 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 		snprintf(fallback, sizeof fallback, "%s/.huaweicloud/credentials", home);
 		path = fallback;
 	}
-	/* O_NONBLOCK: opening a FIFO would wait for a writer, with no
-	 * timeout; only a regular file is read. */
+	/* Opened without blocking and checked before reading: a directory,
+	 * FIFO or device is refused at once, never read. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT && path == fallback)
@@ -138,19 +143,24 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read %s: not a regular file", path));
 	}
-	f = fdopen(fd, "rb");
-	if (f == NULL) {
-		close(fd);
-		return luaL_argerror(L, arg, lua_pushfstring(L,
-			"cannot read the credentials file %s: %s", path, strerror(errno)));
-	}
 	/* A userdata, so that a memory error while parsing cannot leak it */
 	text = lua_newuserdata(L, MAX_FILE + 1);
-	len = fread(text, 1, MAX_FILE, f);
-	fclose(f);
+	while (len < MAX_FILE) {
+		ssize_t got = read(fd, text + len, MAX_FILE - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
 	text[len] = '\0';
+	/* a UTF-8 byte order mark, as Windows editors write */
+	start = text;
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		start += 3;
 
-	for (line = text; line != NULL && *line != '\0'; line = next) {
+	for (line = start; line != NULL && *line != '\0'; line = next) {
 		char *eol = strchr(line, '\n'), *eq, *key, *val;
 		next = eol ? eol + 1 : NULL;
 		if (eol == NULL)
@@ -162,6 +172,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 			char *close = strchr(line, ']');
 			in_section = close != NULL &&
 				     strcmp(trim(line + 1, close), FILE_SECTION) == 0;
+			has_section |= in_section;
 			continue;
 		}
 		eq = strchr(line, '=');
@@ -189,6 +200,14 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 	if (!any) {
 		for (k = 0; k < NCRED; k++)
 			o->v[IDS[k]].set = 0;
+		if (diagnose && !has_section)
+			luaL_argerror(L, arg, lua_pushfstring(L,
+				"the credentials file %s has no [" FILE_SECTION "] section "
+				"(SCM is a global service: put ak and sk under [" FILE_SECTION "])",
+				path));
+		if (diagnose)
+			luaL_argerror(L, arg, lua_pushfstring(L,
+				"[" FILE_SECTION "] of the credentials file %s has no ak and sk", path));
 		return 0;
 	}
 	lua_pushfstring(L, " in [" FILE_SECTION "] of %s", path);
@@ -200,18 +219,43 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder)
 void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 {
 	const scm_value *v = o->v;
+	const char *sw;
+	int ecs;
 	if (named_in_opts(o)) {
 		if (v[SCM_OPT_TOKEN].set && (v[SCM_OPT_AK].set || v[SCM_OPT_SK].set))
 			luaL_argerror(L, arg, "token and ak/sk are exclusive: give one kind of credentials");
 		check_pair(L, arg, o, "ak", "sk", "");
+		if (v[SCM_OPT_CREDENTIALS].set &&
+		    (v[SCM_OPT_TOKEN].set || v[SCM_OPT_AK].set || v[SCM_OPT_SECURITY_TOKEN].set))
+			luaL_argerror(L, arg, "credentials = \"ecs\" takes its keys from the ECS "
+					      "metadata service: give no token, ak, sk or security_token with it");
+		if (v[SCM_OPT_CREDENTIALS].set)
+			return;
 		if (!v[SCM_OPT_AK].set &&
 		    (v[SCM_OPT_SECURITY_TOKEN].set || v[SCM_OPT_DOMAIN_ID].set))
 			luaL_argerror(L, arg, "security_token and domain_id go with ak and sk");
 		return;
 	}
-	if (from_environment(L, arg, o) || from_file(L, arg, o, holder))
+	if (from_environment(L, arg, o))
 		return;
+	sw = getenv(ENV_SWITCH);
+	if (sw != NULL && sw[0] != '\0' && strcmp(sw, "ecs") != 0)
+		luaL_argerror(L, arg, ENV_SWITCH " must be \"ecs\" or unset");
+	ecs = sw != NULL && strcmp(sw, "ecs") == 0;
+	if (from_file(L, arg, o, holder, !ecs))
+		return;
+	if (ecs) {
+		const char *domain = getenv(ENV_DOMAIN_ID);
+		set_value(o, SCM_OPT_CREDENTIALS, "ecs", 3);
+		if (domain != NULL && domain[0] != '\0') {
+			if (!usable(domain, strlen(domain)))
+				luaL_argerror(L, arg, ENV_DOMAIN_ID " must not contain CR or LF");
+			set_value(o, SCM_OPT_DOMAIN_ID, domain, strlen(domain));
+		}
+		return;
+	}
 	luaL_argerror(L, arg, "no credentials: set token, or ak and sk, in the options, "
 			      "in " ENV_AK " and " ENV_SK ", or in the [global] section "
-			      "of ~/.huaweicloud/credentials (or " ENV_FILE ")");
+			      "of ~/.huaweicloud/credentials (or " ENV_FILE "); or "
+			      "credentials = \"ecs\" (" ENV_SWITCH "=ecs) on a Huawei Cloud server");
 }

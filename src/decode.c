@@ -43,6 +43,13 @@ static int decode_json(lua_State *L, const scm_response *r)
 	return lua_pcall(L, 1, 1, 0) == 0;
 }
 
+int scm_decode_json(lua_State *L, const char *text, size_t len)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
+	lua_pushlstring(L, text ? text : "", len);
+	return lua_pcall(L, 1, 1, 0) == 0;
+}
+
 /* JSON text must be UTF-8 (RFC 8259); lua-cjson passes any byte through
  * inside strings, so the body is checked first. ASCII runs are skipped
  * eight bytes at a time. */

@@ -156,6 +156,23 @@ void scm_push_error(lua_State *L, const char *kind, long status,
 	luaL_setmetatable(L, SCM_ERROR_MT);
 }
 
+void scm_error_service(lua_State *L, const char *service)
+{
+	lua_pushstring(L, service);
+	lua_setfield(L, -2, "service");
+	lua_getfield(L, -1, "message");
+	if (strcmp(service, "iam") == 0)
+		lua_pushfstring(L, "cannot find the account id (domain_id) through IAM: %s; "
+				"the key pair needs the iam:users:getUser permission, "
+				"or set domain_id (or HUAWEICLOUD_SDK_DOMAIN_ID)",
+				lua_tostring(L, -1));
+	else
+		lua_pushfstring(L, "cannot get credentials from the ECS metadata service: %s",
+				lua_tostring(L, -1));
+	lua_setfield(L, -3, "message");
+	lua_pop(L, 1);
+}
+
 void scm_error_attempts(lua_State *L, int attempts)
 {
 	lua_pushinteger(L, attempts);

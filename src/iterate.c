@@ -326,6 +326,9 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	}
 	copy = lua_gettop(L);
 	scm_client_options(L, client, copy, arg, &it->o);
+	/* the account id (and ECS keys) once, before any page */
+	if (scm_client_lookup(L, c, &it->o, lua_gettop(L)) != 0)
+		return NULL; /* nil, err on the stack */
 	lua_rawseti(L, -3, UV_HOLDER);
 	lua_rawseti(L, -2, UV_OPTS);
 	scm_setuservalue(L, -2);
@@ -351,7 +354,8 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 
 int scm_each(lua_State *L, int client, int opts, int arg)
 {
-	iter_new(L, client, opts, arg);
+	if (iter_new(L, client, opts, arg) == NULL)
+		return lua_error(L); /* each raises the err table */
 	lua_pushcfunction(L, iter_call);
 	lua_insert(L, -2);
 	lua_pushnil(L);
@@ -364,6 +368,8 @@ int scm_all(lua_State *L, int client, int opts, int arg)
 	scm_iter *it = iter_new(L, client, opts, arg);
 	int iter = lua_gettop(L);
 	int n = 0, r;
+	if (it == NULL)
+		return 2; /* nil, err */
 	lua_newtable(L);
 	while ((r = next_cert(L, it, iter)) == 1)
 		lua_rawseti(L, iter + 1, ++n);

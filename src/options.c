@@ -33,6 +33,7 @@ typedef struct option_rule {
 	const char *const *strs; /* R_STR_CHOICE, ended by NULL */
 } option_rule;
 
+static const char *const CREDENTIAL_KINDS[] = {"ecs", NULL};
 static const lua_Integer PAGE_SIZES[] = {10, 20, 50, -1};
 static const char *const SORT_DIRS[] = {"ASC", "DESC", NULL};
 static const char *const SORT_KEYS[] = {"certExpiredTime", "certStatus",
@@ -52,6 +53,8 @@ static const option_rule OPTIONS[SCM_OPT_COUNT] = {
 	[SCM_OPT_SK] = {"sk", R_HEADER, G_CREDENTIALS, F_SECRET, 0, 0, NULL, NULL},
 	[SCM_OPT_SECURITY_TOKEN] = {"security_token", R_HEADER, G_CREDENTIALS, F_SECRET, 0, 0, NULL, NULL},
 	[SCM_OPT_DOMAIN_ID] = {"domain_id", R_HEADER, G_CREDENTIALS, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_CREDENTIALS] = {"credentials", R_STR_CHOICE, G_CREDENTIALS, 0, 0, 0, NULL, CREDENTIAL_KINDS},
+	[SCM_OPT_CONTENT] = {"content", R_HEADER, G_NONE, F_QUERY, 0, 0, NULL, NULL},
 	[SCM_OPT_DEPLOY_SUPPORT] = {"deploy_support", R_BOOL, G_NONE, F_QUERY, 0, 0, NULL, NULL},
 	[SCM_OPT_ENTERPRISE_PROJECT_ID] = {"enterprise_project_id", R_STRING, G_NONE, F_QUERY, 0, 0, NULL, NULL},
 	[SCM_OPT_EXPIRED_DAYS_SINCE] = {"expired_days_since", R_INT_RANGE, G_NONE, F_QUERY, 0, 1095, NULL, NULL},
@@ -79,6 +82,7 @@ static const option_rule OPTIONS[SCM_OPT_COUNT] = {
 	[SCM_OPT_KEEPALIVE_TIMEOUT] = {"keepalive_timeout", R_INT_RANGE, G_NONE, 0, 0, 86400000, NULL, NULL},
 	[SCM_OPT_SSL_SERVER_NAME] = {"ssl_server_name", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
 	[SCM_OPT_SSL_SESSION_REUSE] = {"ssl_session_reuse", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
+	[SCM_OPT_IAM_ENDPOINT] = {"iam_endpoint", R_URL, G_NONE, 0, 0, 0, NULL, NULL},
 };
 
 
@@ -578,6 +582,28 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	}
 }
 
+void scm_check_url(lua_State *L, int arg, const scm_opts *o, const char *what,
+		   const char *url, size_t len, int allow_any_http)
+{
+	scm_opts tmp = *o;
+	tmp.base = url;
+	tmp.base_len = len;
+	while (tmp.base_len > 0 && url[tmp.base_len - 1] == '/')
+		tmp.base_len--;
+	if (allow_any_http) {
+		tmp.v[SCM_OPT_ALLOW_HTTP].set = 1;
+		tmp.v[SCM_OPT_ALLOW_HTTP].i = 1;
+	}
+	check_base(L, arg, &tmp, what, url);
+}
+
+const char *scm_opts_region(const scm_opts *o)
+{
+	if (o->v[SCM_OPT_REGION].set)
+		return o->v[SCM_OPT_REGION].s;
+	return o->v[SCM_OPT_ENDPOINT].set ? NULL : DEFAULT_REGION;
+}
+
 static void resolve_where(lua_State *L, int arg, scm_opts *o)
 {
 	const scm_value *endpoint = &o->v[SCM_OPT_ENDPOINT];
@@ -650,8 +676,11 @@ const char *scm_opts_base(const scm_opts *o, size_t *len)
 
 void scm_opts_finish(lua_State *L, int arg, scm_opts *o, int holder)
 {
+	const scm_value *iam = &o->v[SCM_OPT_IAM_ENDPOINT];
 	scm_credentials_resolve(L, arg, o, holder);
 	resolve_where(L, arg, o);
+	if (iam->set)
+		scm_check_url(L, arg, o, "iam_endpoint", iam->s, iam->len, 0);
 }
 
 lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt)

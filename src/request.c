@@ -161,6 +161,9 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	scm_opts o;
 	memset(&t, 0, sizeof t);
 	scm_client_options(L, client, opts, arg, &o);
+	/* the X-Domain-Id it would send may need a lookup through IAM */
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
+		return 2;
 	if (scm_transfer_setup(&t, c->share, &o) != 0) {
 		scm_transfer_free(&t);
 		return luaL_error(L, "scm: not enough memory for the request");
@@ -196,6 +199,33 @@ static void header_field(lua_State *L, int idx, const char *name, const scm_resp
 	}
 }
 
+void scm_response_from_lua(lua_State *L, scm_transfer *t, const scm_opts *o,
+			   lua_Integer status, int body_idx, int headers_idx)
+{
+	size_t len;
+	const char *body = luaL_checklstring(L, body_idx, &len);
+	if (!lua_isnoneornil(L, headers_idx))
+		luaL_checktype(L, headers_idx, LUA_TTABLE);
+	memset(t, 0, sizeof *t);
+	t->res.status = (long)status;
+	t->res.declared = -1;
+	t->max_body = (size_t)-1;
+	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
+	header_field(L, headers_idx, "X-Request-Id", &t->res, t->res.request_id,
+		     sizeof t->res.request_id, 1);
+	if (t->res.request_id[0] == '\0')
+		header_field(L, headers_idx, "X-IAM-Trace-Id", &t->res, t->res.request_id,
+			     sizeof t->res.request_id, 1);
+	header_field(L, headers_idx, "Location", &t->res, t->res.location,
+		     sizeof t->res.location, 0);
+	header_field(L, headers_idx, "Content-Type", &t->res, t->res.content_type,
+		     sizeof t->res.content_type, 0);
+	/* The body is read in place: decoding copies what it keeps. */
+	t->res.body.data = (char *)body;
+	t->res.body.len = len;
+	t->res.body_index = body_idx;
+}
+
 /* scm.decode(status, body[, headers[, opts]]): what scm.list returns for
  * that response: the page, or nil and an err. headers (name -> value)
  * give the request id, Location and Content-Type; opts name the secrets
@@ -205,35 +235,19 @@ int scm_l_decode(lua_State *L)
 	scm_transfer t;
 	scm_opts o;
 	lua_Integer status;
-	size_t len;
-	const char *body;
 	int n;
 
 	if (!scm_tointeger(L, 1, &status) || status < 100 || status > 999)
 		return luaL_argerror(L, 1, "status must be an HTTP status code");
-	body = luaL_checklstring(L, 2, &len);
-	if (!lua_isnoneornil(L, 3))
-		luaL_checktype(L, 3, LUA_TTABLE);
 	memset(&o, 0, sizeof o);
 	scm_opts_read(L, 4, 4, &o);
-	memset(&t, 0, sizeof t);
-	t.res.status = (long)status;
-	t.res.declared = -1;
-	t.max_body = (size_t)-1;
-	t.res.nsecrets = scm_opts_secrets(&o, t.res.secrets);
-	header_field(L, 3, "X-Request-Id", &t.res, t.res.request_id, sizeof t.res.request_id, 1);
-	header_field(L, 3, "Location", &t.res, t.res.location, sizeof t.res.location, 0);
-	header_field(L, 3, "Content-Type", &t.res, t.res.content_type,
-		     sizeof t.res.content_type, 0);
-	/* The body is read in place: decoding copies what it keeps. */
-	t.res.body.data = (char *)body;
-	t.res.body.len = len;
-	t.res.body_index = 2;
+	scm_response_from_lua(L, &t, &o, status, 2, 3);
 	n = scm_push_result(L, &t, &o, 1);
 	return n;
 }
 
-/* scm.error{kind=, message=, status=, code=, request_id=}[, opts]: an err
+/* scm.error{kind=, message=, status=, code=, request_id=, attempts=,
+ * service=}[, opts]: an err
  * like the ones scm.list returns (one line, secrets in opts removed), for
  * callers that do the I/O themselves. */
 int scm_l_error(lua_State *L)
@@ -241,7 +255,7 @@ int scm_l_error(lua_State *L)
 	static const char *const KINDS[] = {"api", "http", "timeout", "network",
 					    "tls", "decode", NULL};
 	scm_opts o;
-	const char *kind, *code, *message, *request_id;
+	const char *kind, *code, *message, *request_id, *service;
 	size_t code_len = 0;
 	lua_Integer status = 0, attempts = 1;
 	int k;
@@ -264,7 +278,125 @@ int scm_l_error(lua_State *L)
 	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &attempts), 1,
 		      "attempts must be an integer");
 	lua_pop(L, 2);
+	service = field(L, 1, "service", 0, NULL);
+	luaL_argcheck(L, service == NULL || strcmp(service, "iam") == 0 ||
+			 strcmp(service, "metadata") == 0, 1, "service must be \"iam\" or \"metadata\"");
 	scm_push_error(L, kind, (long)status, code, code_len, message, request_id, &o);
 	scm_error_attempts(L, (int)attempts);
+	if (service != NULL)
+		scm_error_service(L, service);
 	return 1;
+}
+
+/* ---- requests to IAM and the metadata service ------------------------- */
+
+static int request_gc(lua_State *L)
+{
+	scm_request_free(luaL_checkudata(L, 1, SCM_REQUEST_MT));
+	return 0;
+}
+
+scm_request *scm_request_new(lua_State *L)
+{
+	scm_request *r = lua_newuserdata(L, sizeof *r);
+	memset(r, 0, sizeof *r);
+	r->method = "GET";
+	if (luaL_newmetatable(L, SCM_REQUEST_MT)) {
+		lua_pushcfunction(L, request_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return r;
+}
+
+int scm_request_header(scm_request *r, const char *name, const char *value, size_t len)
+{
+	scm_buf *h;
+	if (r->nheaders >= SCM_REQUEST_MAX_HEADERS)
+		return -1;
+	h = &r->headers[r->nheaders++];
+	return scm_buf_adds(h, name) != 0 || scm_buf_adds(h, ": ") != 0 ||
+	       scm_buf_add(h, value, len) != 0 ? -1 : 0;
+}
+
+void scm_request_free(scm_request *r)
+{
+	int i;
+	/* the headers carry signatures and security tokens */
+	for (i = 0; i < SCM_REQUEST_MAX_HEADERS; i++)
+		scm_buf_wipe(&r->headers[i]);
+	r->nheaders = 0;
+	scm_buf_free(&r->url);
+}
+
+void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o)
+{
+	int i;
+	lua_createtable(L, 0, 9);
+	lua_pushstring(L, r->method);
+	lua_setfield(L, -2, "method");
+	lua_pushlstring(L, r->url.data ? r->url.data : "", r->url.len);
+	lua_setfield(L, -2, "url");
+	lua_newtable(L);
+	for (i = 0; i < r->nheaders; i++) {
+		const char *line = r->headers[i].data;
+		const char *colon = strchr(line, ':');
+		lua_pushlstring(L, line, (size_t)(colon - line));
+		lua_pushstring(L, colon + 2);
+		lua_rawset(L, -3);
+	}
+	lua_setfield(L, -2, "headers");
+	lua_pushnumber(L, r->timeout);
+	lua_setfield(L, -2, "timeout");
+	lua_pushnumber(L, r->connect_timeout);
+	lua_setfield(L, -2, "connect_timeout");
+	lua_pushinteger(L, r->retries);
+	lua_setfield(L, -2, "retries");
+	lua_pushinteger(L, (lua_Integer)r->max_body);
+	lua_setfield(L, -2, "max_body");
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_VERIFY, 1));
+	lua_setfield(L, -2, "verify");
+	if (o->v[SCM_OPT_CAFILE].set) {
+		lua_pushlstring(L, o->v[SCM_OPT_CAFILE].s, o->v[SCM_OPT_CAFILE].len);
+		lua_setfield(L, -2, "cafile");
+	}
+}
+
+static int transfer_gc(lua_State *L)
+{
+	scm_transfer_free(luaL_checkudata(L, 1, "scm.transfer"));
+	return 0;
+}
+
+scm_transfer *scm_transfer_push(lua_State *L)
+{
+	scm_transfer *t = lua_newuserdata(L, sizeof *t);
+	memset(t, 0, sizeof *t);
+	if (luaL_newmetatable(L, "scm.transfer")) {
+		lua_pushcfunction(L, transfer_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return t;
+}
+
+int scm_perform_request(lua_State *L, CURLSH *share, const scm_opts *o,
+			const scm_request *r, scm_transfer **out)
+{
+	scm_transfer *t = scm_transfer_push(L);
+	int attempt;
+	double delay;
+	for (attempt = 0;; attempt++) {
+		if (scm_transfer_setup_request(t, share, o, r) != 0) {
+			scm_transfer_clear(t);
+			return luaL_error(L, "scm: not enough memory for the request");
+		}
+		scm_transfer_perform(t);
+		if (attempt >= r->retries || !scm_retry_delay(&t->res, attempt, &delay))
+			break;
+		scm_sleep(delay);
+	}
+	scm_transfer_forget_request(t);
+	*out = t;
+	return attempt + 1;
 }

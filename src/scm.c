@@ -1,9 +1,11 @@
 /* The Lua face of the module: scm.list, scm.new and the client methods. */
 #include <string.h>
 
+#include "account.h"
 #include "client.h"
 #include "expiry.h"
 #include "iterate.h"
+#include "metadata.h"
 #include "plan.h"
 #include "request.h"
 
@@ -19,6 +21,8 @@ static int list_page(lua_State *L, int client, int opts, int arg)
 	int attempt, retries;
 	double delay, deadline;
 	scm_client_options(L, client, opts, arg, &o);
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
+		return 2; /* nil, err: no account id or ECS keys */
 	retries = scm_opt_retries(&o);
 	deadline = o.v[SCM_OPT_DEADLINE].set ? scm_now() + o.v[SCM_OPT_DEADLINE].n : 0;
 	for (attempt = 0;; attempt++) {
@@ -67,6 +71,8 @@ CALL_PAIR(list, list_page)
 CALL_PAIR(each, scm_each)
 CALL_PAIR(all, scm_all)
 CALL_PAIR(request, scm_l_request)
+CALL_PAIR(credentials, scm_l_credentials)
+CALL_PAIR(account_request, scm_l_account_request)
 CALL_PAIR(plan, scm_l_plan)
 
 static int scm_new(lua_State *L)
@@ -99,6 +105,8 @@ static const luaL_Reg client_methods[] = {
 	{"each", method_each},
 	{"all", method_all},
 	{"request", method_request},
+	{"credentials", method_credentials},
+	{"account_request", method_account_request},
 	{"plan", method_plan},
 	{"close", client_close},
 	{NULL, NULL}};
@@ -120,6 +128,13 @@ static const luaL_Reg functions[] = {
 	{"retry", scm_l_retry},
 	{"decode", scm_l_decode},
 	{"error", scm_l_error},
+	{"credentials", module_credentials},
+	{"account_request", module_account_request},
+	{"account_decode", scm_l_account_decode},
+	{"account_id", scm_l_account_id},
+	{"metadata_request", scm_l_metadata_request},
+	{"metadata_decode", scm_l_metadata_decode},
+	{"metadata_cached", scm_l_metadata_cached},
 	{"expiry", scm_l_expiry},
 	{NULL, NULL}};
 
@@ -139,6 +154,7 @@ int luaopen_scm(lua_State *L)
 	scm_decode_init(L);
 	scm_iterate_init(L);
 	scm_plan_init(L);
+	scm_caches_anchor(L);
 	scm_client_new(L, 0);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
 

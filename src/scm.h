@@ -46,6 +46,8 @@ enum scm_opt_id {
 	SCM_OPT_SK,
 	SCM_OPT_SECURITY_TOKEN,
 	SCM_OPT_DOMAIN_ID,
+	SCM_OPT_CREDENTIALS,
+	SCM_OPT_CONTENT,
 	SCM_OPT_DEPLOY_SUPPORT,
 	SCM_OPT_ENTERPRISE_PROJECT_ID,
 	SCM_OPT_EXPIRED_DAYS_SINCE,
@@ -74,6 +76,7 @@ enum scm_opt_id {
 	SCM_OPT_KEEPALIVE_TIMEOUT,
 	SCM_OPT_SSL_SERVER_NAME,
 	SCM_OPT_SSL_SESSION_REUSE,
+	SCM_OPT_IAM_ENDPOINT,
 	SCM_OPT_COUNT
 };
 
@@ -117,6 +120,15 @@ int scm_query_append(struct scm_buf *b, const scm_opts *o);
 void scm_opts_check_where(lua_State *L, int arg, scm_opts *o);
 /* The base URL the request goes to (no trailing "/"), and its length. */
 const char *scm_opts_base(const scm_opts *o, size_t *len);
+/* Checks a base URL given for `what` (an option or an environment
+ * variable) by the endpoint's rules: http(s), no query, fragment or user,
+ * plain http only to loopback unless allow_http (or allow_any_http);
+ * raises. */
+void scm_check_url(lua_State *L, int arg, const scm_opts *o, const char *what,
+		   const char *url, size_t len, int allow_any_http);
+/* The region the options name (the default region when none is named and
+ * no endpoint is), or NULL when an endpoint is given. */
+const char *scm_opts_region(const scm_opts *o);
 /* The option value as an integer, or dflt when it is not set. */
 lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt);
 /* Lowers timeout to left seconds (what is left of a deadline) if larger. */
@@ -153,6 +165,42 @@ int scm_redact(scm_buf *b, const scm_secret *secrets, size_t count);
  * many were stored in out. */
 size_t scm_opts_secrets(const scm_opts *o, scm_secret out[SCM_MAX_SECRETS]);
 
+/* ---- request.c: a request to IAM or the metadata service, built without
+ * I/O, sent by libcurl (transport.c) or handed to Lua (scm.resty) -------- */
+#define SCM_REQUEST_MT "scm.request"
+#define SCM_REQUEST_MAX_HEADERS 8
+typedef struct scm_request {
+	const char *method;   /* "GET" or "PUT" */
+	scm_buf url;
+	scm_buf headers[SCM_REQUEST_MAX_HEADERS]; /* "Name: value" */
+	int nheaders;
+	double timeout, connect_timeout;
+	int retries;
+	size_t max_body;
+} scm_request;
+/* Pushes a new empty request: a userdata whose __gc wipes and frees what
+ * it holds, so that a raise cannot leak it. */
+scm_request *scm_request_new(lua_State *L);
+int scm_request_header(scm_request *r, const char *name, const char *value,
+		       size_t len);
+void scm_request_free(scm_request *r);
+/* Pushes a transfer in a userdata whose __gc frees it. */
+struct scm_transfer;
+struct scm_transfer *scm_transfer_push(lua_State *L);
+/* Sends r over libcurl (blocking), with retries by the rules of SCM
+ * calls; pushes the transfer holding the response (*out) and returns the
+ * number of attempts. */
+int scm_perform_request(lua_State *L, CURLSH *share, const struct scm_opts *o,
+			const scm_request *r, struct scm_transfer **out);
+/* Fills t's response from Lua values: status, the body string at
+ * body_idx, the headers table at headers_idx (X-Request-Id or
+ * X-IAM-Trace-Id, Location, Content-Type). The body is read in place. */
+void scm_response_from_lua(lua_State *L, struct scm_transfer *t, const struct scm_opts *o,
+			   lua_Integer status, int body_idx, int headers_idx);
+/* Pushes r as scm.request shows a request: { method, url, headers = {},
+ * timeout, connect_timeout, retries, max_body, verify[, cafile] }. */
+void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o);
+
 /* ---- transport.c: one HTTP exchange over libcurl ------------------------ */
 typedef struct scm_response {
 	CURLcode code;        /* libcurl's result of the transfer */
@@ -188,6 +236,9 @@ typedef struct scm_transfer {
 /* Prepares t for one GET of the certificate list described by o; the
  * connection pool comes from share. Returns 0, or -1 on out of memory. */
 int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o);
+/* Prepares t for the request r, with o's TLS settings and user agent. */
+int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o,
+			       const scm_request *r);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
 /* Notes how a transfer ended (libcurl's code, status, errno). */
@@ -239,6 +290,9 @@ void scm_sleep(double seconds);
 /* ---- decode.c: response to page or err ---------------------------------- */
 /* Stores the module's private cjson instance; call once at load. */
 void scm_decode_init(lua_State *L);
+/* Decodes JSON text with the private cjson instance; pushes the value
+ * (returns 1) or the decoder's message (returns 0). */
+int scm_decode_json(lua_State *L, const char *text, size_t len);
 /* The err kind of a failed transfer: "timeout", "tls" or "network". */
 const char *scm_transport_kind(CURLcode code);
 /* Pushes the page table (returns 1) or nil and an err (returns 2); the
@@ -253,6 +307,10 @@ void scm_error_init(lua_State *L);
 void scm_push_error(lua_State *L, const char *kind, long status,
 		    const char *code, size_t code_len, const char *message,
 		    const char *request_id, const scm_opts *o);
+/* Marks the err at the top as a failure of a credential lookup: service
+ * "iam" or "metadata" in err.service, and the message says what it was
+ * for and what to do. */
+void scm_error_service(lua_State *L, const char *service);
 /* Sets err.attempts (the err at the top) and notes it in the message. */
 void scm_error_attempts(lua_State *L, int attempts);
 

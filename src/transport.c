@@ -290,49 +290,27 @@ static long millis(const scm_opts *o, int id, double dflt)
 	return ms < 1 ? 1 : ms;
 }
 
-int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
+/* Adds the User-Agent header: the option, or the module's own. */
+static int add_user_agent(scm_transfer *t, const scm_opts *o)
 {
 	const scm_value *v = o->v;
 	char agent[128];
+	if (v[SCM_OPT_USER_AGENT].set)
+		return add_header(t, "User-Agent", v[SCM_OPT_USER_AGENT].s,
+				  v[SCM_OPT_USER_AGENT].len);
+	snprintf(agent, sizeof agent, "lua-scm/%s libcurl/%s %s", SCM_VERSION,
+		 curl_version_info(CURLVERSION_NOW)->version, LUA_VERSION);
+	return add_header(t, "User-Agent", agent, strlen(agent));
+}
+
+/* The libcurl options every request shares: t's URL and headers, the
+ * connection pool, timeouts, TLS, protocols, no redirects, callbacks. */
+static void configure(scm_transfer *t, CURLSH *share, const scm_opts *o,
+		      long timeout_ms, long connect_ms)
+{
+	const scm_value *v = o->v;
 	int verify = v[SCM_OPT_VERIFY].set ? (int)v[SCM_OPT_VERIFY].i : 1;
-	const char *base;
-	size_t base_len;
-	CURL *e;
-
-	scm_transfer_clear(t);
-	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL)
-		return -1;
-	e = t->easy;
-	/* Every option is set anew for each request; the handle keeps its
-	 * connections across the reset. */
-	curl_easy_reset(e);
-
-	t->max_body = (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY);
-	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
-	t->url.len = 0;
-	base = scm_opts_base(o, &base_len);
-	if (scm_buf_add(&t->url, base, base_len) != 0 ||
-	    scm_buf_adds(&t->url, SCM_PATH) != 0 || scm_query_append(&t->url, o) != 0)
-		return -1;
-
-	if (add_header(t, "Accept", "application/json", 16) != 0)
-		return -1;
-	if (v[SCM_OPT_TOKEN].set &&
-	    add_header(t, "X-Auth-Token", v[SCM_OPT_TOKEN].s, v[SCM_OPT_TOKEN].len) != 0)
-		return -1;
-	if (v[SCM_OPT_AK].set && add_signature(t, o) != 0)
-		return -1;
-	if (v[SCM_OPT_USER_AGENT].set) {
-		if (add_header(t, "User-Agent", v[SCM_OPT_USER_AGENT].s,
-			       v[SCM_OPT_USER_AGENT].len) != 0)
-			return -1;
-	} else {
-		snprintf(agent, sizeof agent, "lua-scm/%s libcurl/%s %s", SCM_VERSION,
-			 curl_version_info(CURLVERSION_NOW)->version, LUA_VERSION);
-		if (add_header(t, "User-Agent", agent, strlen(agent)) != 0)
-			return -1;
-	}
-
+	CURL *e = t->easy;
 	curl_easy_setopt(e, CURLOPT_URL, t->url.data);
 	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
@@ -346,15 +324,14 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, millis(o, SCM_OPT_TIMEOUT, SCM_DEFAULT_TIMEOUT));
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			 millis(o, SCM_OPT_CONNECT_TIMEOUT, SCM_DEFAULT_CONNECT_TIMEOUT));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (v[SCM_OPT_CAFILE].set)
 		curl_easy_setopt(e, CURLOPT_CAINFO, v[SCM_OPT_CAFILE].s);
-	set_proxy(e, o, base);
+	set_proxy(e, o, t->url.data);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->res.errbuf);
@@ -363,6 +340,72 @@ int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+}
+
+/* A fresh exchange on t's easy handle (kept, with its connections). */
+static int begin(scm_transfer *t, size_t max_body, const scm_opts *o)
+{
+	scm_transfer_clear(t);
+	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL)
+		return -1;
+	/* Every option is set anew for each request; the handle keeps its
+	 * connections across the reset. */
+	curl_easy_reset(t->easy);
+	t->max_body = max_body;
+	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
+	t->url.len = 0;
+	return 0;
+}
+
+int scm_transfer_setup(scm_transfer *t, CURLSH *share, const scm_opts *o)
+{
+	const scm_value *v = o->v;
+	const char *base;
+	size_t base_len;
+
+	if (begin(t, (size_t)scm_opt_int(o, SCM_OPT_MAX_BODY, SCM_DEFAULT_MAX_BODY), o) != 0)
+		return -1;
+	base = scm_opts_base(o, &base_len);
+	if (scm_buf_add(&t->url, base, base_len) != 0 ||
+	    scm_buf_adds(&t->url, SCM_PATH) != 0 || scm_query_append(&t->url, o) != 0)
+		return -1;
+
+	if (add_header(t, "Accept", "application/json", 16) != 0)
+		return -1;
+	if (v[SCM_OPT_TOKEN].set &&
+	    add_header(t, "X-Auth-Token", v[SCM_OPT_TOKEN].s, v[SCM_OPT_TOKEN].len) != 0)
+		return -1;
+	if (v[SCM_OPT_AK].set && add_signature(t, o) != 0)
+		return -1;
+	if (add_user_agent(t, o) != 0)
+		return -1;
+	configure(t, share, o, millis(o, SCM_OPT_TIMEOUT, SCM_DEFAULT_TIMEOUT),
+		  millis(o, SCM_OPT_CONNECT_TIMEOUT, SCM_DEFAULT_CONNECT_TIMEOUT));
+	return 0;
+}
+
+int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o,
+			       const scm_request *r)
+{
+	struct curl_slist *h;
+	int i;
+	if (begin(t, r->max_body, o) != 0 || scm_buf_add(&t->url, r->url.data, r->url.len) != 0)
+		return -1;
+	for (i = 0; i < r->nheaders; i++) {
+		if ((h = curl_slist_append(t->headers, r->headers[i].data)) == NULL)
+			return -1;
+		t->headers = h;
+	}
+	if (add_user_agent(t, o) != 0)
+		return -1;
+	configure(t, share, o, (long)(r->timeout * 1000.0 + 0.5),
+		  (long)(r->connect_timeout * 1000.0 + 0.5));
+	if (strcmp(r->method, "GET") != 0) {
+		/* a PUT without a body: Content-Length: 0 */
+		curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, r->method);
+		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, 0L);
+	}
 	return 0;
 }
 

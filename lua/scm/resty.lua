@@ -416,7 +416,7 @@ Client.__index = Client
 -- (programmer errors raise here). Returns plan, settings or nil, err.
 local function plan_for(self, opts)
   if credentials then
-    local resolved, err = credentials.resolve(opts or {})
+    local resolved, err = credentials.resolve(opts or {}, self.c)
     if not resolved then return nil, err end
     opts = resolved
   end

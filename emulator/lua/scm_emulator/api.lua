@@ -4,6 +4,8 @@
 local auth = require "scm_emulator.auth"
 local faults = require "scm_emulator.faults"
 local http = require "scm_emulator.http"
+local iam = require "scm_emulator.iam"
+local metadata = require "scm_emulator.metadata"
 local query = require "scm_emulator.query"
 local requestlog = require "scm_emulator.requestlog"
 local settings = require "scm_emulator.settings"
@@ -37,6 +39,17 @@ local function raw_path()
   return target ~= "" and target or "/"
 end
 
+-- The request as auth.authenticate reads it.
+function M.request()
+  return {
+    method = ngx.req.get_method(),
+    path = raw_path(),
+    query = ngx.var.args or "",
+    headers = ngx.req.get_headers(0),
+    body = http.request_body,
+  }
+end
+
 -- The response this request gets when no fault intervenes.
 function M.respond()
   -- Unknown paths are answered the way Huawei Cloud's API gateway answers
@@ -52,25 +65,29 @@ function M.respond()
     resp.headers = { Allow = "GET, HEAD" }
     return resp
   end
-  local denied = auth.authenticate({
-    method = method,
-    path = raw_path(),
-    query = ngx.var.args or "",
-    headers = ngx.req.get_headers(0),
-    body = http.request_body,
-  }, settings.current, ngx.time())
+  local denied = auth.authenticate(M.request(), settings.current, ngx.time(), true)
   if denied then return denied end
   return list_certificates()
 end
 
--- Entry point for every request outside /_emulator/.
+-- Entry point for every request outside /_emulator/: IAM's
+-- /v3/auth/domains, the metadata service's two paths, and the rest (SCM).
+-- Faults hit the requests of their own service; latency only SCM's.
 function M.serve()
   requestlog.record()
+  local path = ngx.var.uri
+  local service, respond = "scm", M.respond
+  local which = metadata.match(path)
+  if path == iam.PATH then
+    service, respond = "iam", function() return iam.respond(M.request()) end
+  elseif which then
+    service, respond = "metadata", function() return metadata.respond(which, M.request()) end
+  end
   local latency = settings.current.latency_ms
-  if latency > 0 then ngx.sleep(latency / 1000) end
-  local fault = faults.take()
-  if fault then return faults.apply(fault, M.respond) end
-  return http.send(M.respond())
+  if service == "scm" and latency > 0 then ngx.sleep(latency / 1000) end
+  local fault = faults.take(service)
+  if fault then return faults.apply(fault, respond) end
+  return http.send(respond())
 end
 
 return M

@@ -144,7 +144,9 @@ local function reset()
 end
 
 local CONFIG_FIELDS = {
-  "certs", "seed", "token", "ak", "sk", "latency_ms", "now", "now_is_today", "total", "faults_queued", "log_entries",
+  "certs", "seed", "token", "ak", "sk", "latency_ms", "domain_id", "require_domain_id",
+  "metadata_agency", "metadata_token_required", "metadata_expires_in", "now", "now_is_today", "total",
+  "faults_queued", "log_entries",
 }
 
 local function get_config()

@@ -5,7 +5,10 @@ local http = require "scm_emulator.http"
 
 local M = {}
 
-local queue = {} -- { spec = <fault object>, remaining = <requests left> }
+-- { spec = <fault object>, remaining = <requests left> }; a fault hits
+-- only requests to its "service" (default "scm": everything but IAM and
+-- the metadata service).
+local queue = {}
 
 ---------------------------------------------------------------------------
 -- Validation. Each fault type lists its optional fields and their kinds.
@@ -44,6 +47,9 @@ local KINDS = {
   end,
   text = function(v)
     if type(v) ~= "string" then return "must be a string" end
+  end,
+  service = function(v)
+    if v ~= "scm" and v ~= "iam" and v ~= "metadata" then return 'must be "scm", "iam" or "metadata"' end
   end,
   header_value = function(v)
     if type(v) ~= "string" or has_control_chars(v) then return "must be a string without control characters" end
@@ -101,7 +107,7 @@ local function check(spec, index)
   end
   for name, value in pairs(spec) do
     if name ~= "type" then
-      local kind = name == "count" and "count" or fields[name]
+      local kind = (name == "count" or name == "service") and name or fields[name]
       if not kind then
         return ("%s: unknown field %q for type %s"):format(where, tostring(name), spec.type)
       end
@@ -127,13 +133,17 @@ function M.enqueue(specs)
   return #specs
 end
 
--- The fault for the current request, or nil.
-function M.take()
-  local head = queue[1]
-  if not head then return nil end
-  head.remaining = head.remaining - 1
-  if head.remaining == 0 then table.remove(queue, 1) end
-  return head.spec
+-- The fault for the current request to `service`, or nil: the first
+-- queued for that service.
+function M.take(service)
+  for i, entry in ipairs(queue) do
+    if (entry.spec.service or "scm") == service then
+      entry.remaining = entry.remaining - 1
+      if entry.remaining == 0 then table.remove(queue, i) end
+      return entry.spec
+    end
+  end
+  return nil
 end
 
 function M.clear()

@@ -31,6 +31,8 @@ local PARAMETERS = {
   { name = "deploy_support", kind = "boolean" },
   { name = "owned_by_self", kind = "boolean" }, -- accepted; every certificate is the caller's own
   { name = "expired_days_since", kind = "integer", min = 0, max = 1095 },
+  -- keyword: kept when name or domain contains it, case-insensitively
+  { name = "content", kind = "string" },
 }
 
 local function shown(text)
@@ -91,10 +93,11 @@ function M.filter(q, now)
   local project = q.enterprise_project_id ~= "all" and q.enterprise_project_id or nil
   local deploy = q.deploy_support
   local oldest_expiry = q.expired_days_since and now - q.expired_days_since * timeutil.DAY
-  if not (status or project or deploy ~= nil or oldest_expiry) then return nil end
+  local keyword = q.content and q.content:lower()
+  if not (status or project or deploy ~= nil or oldest_expiry or keyword) then return nil end
 
   local key = table.concat({
-    tostring(status), tostring(project), tostring(deploy), tostring(oldest_expiry),
+    tostring(status), tostring(project), tostring(deploy), tostring(oldest_expiry), tostring(keyword),
   }, "|")
   return key, function(record)
     local cert = record.cert
@@ -104,6 +107,11 @@ function M.filter(q, now)
     -- Kept: not expired, or expired at most expired_days_since days ago.
     -- A certificate without a readable expire_time is kept.
     if oldest_expiry and record.expire and record.expire < oldest_expiry then return false end
+    if keyword then
+      local name = type(cert.name) == "string" and cert.name:lower() or ""
+      local domain = type(cert.domain) == "string" and cert.domain:lower() or ""
+      if not (name:find(keyword, 1, true) or domain:find(keyword, 1, true)) then return false end
+    end
     return true
   end
 end

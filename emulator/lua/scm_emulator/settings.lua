@@ -16,6 +16,16 @@ M.DEFAULTS = {
   ak = "EMULATORAKEXAMPLE0001",
   sk = "emulator-secret-key-0123456789",
   latency_ms = 0,
+  -- The account id (domain_id) of the key pair, answered by IAM's
+  -- /v3/auth/domains and required in X-Domain-Id of signed SCM requests.
+  domain_id = "0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d",
+  require_domain_id = true,
+  -- The ECS metadata service: an agency bound (else 401 "Please configure
+  -- Cloud Service Agency first"), whether the securitykey GET needs a
+  -- session token, and how long issued keys live.
+  metadata_agency = true,
+  metadata_token_required = false,
+  metadata_expires_in = 21600,
   now = nil, -- nil: today at 00:00:00 UTC, worked out whenever the data set is built
 }
 
@@ -48,6 +58,21 @@ local RULES = {
       return "must be a string of 1 to 1024 visible ASCII characters"
     end
   end,
+  domain_id = function(v)
+    if type(v) ~= "string" or #v < 1 or #v > 64 or v:find("[^%w%-_]") then
+      return "must be a string of 1 to 64 letters, digits, '-' or '_'"
+    end
+  end,
+  require_domain_id = function(v)
+    if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+  metadata_agency = function(v)
+    if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+  metadata_token_required = function(v)
+    if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+  metadata_expires_in = integer_rule(-86400, 7 * 86400),
   now = function(v)
     if type(v) ~= "string" or not timeutil.parse(v) or #v ~= 19 then
       return 'must be a UTC time "YYYY-MM-DD HH:MM:SS"'
@@ -107,6 +132,11 @@ function M.describe()
     ak = s.ak,
     sk = s.sk,
     latency_ms = s.latency_ms,
+    domain_id = s.domain_id,
+    require_domain_id = s.require_domain_id,
+    metadata_agency = s.metadata_agency,
+    metadata_token_required = s.metadata_token_required,
+    metadata_expires_in = s.metadata_expires_in,
     now = timeutil.format(M.now_epoch),
     now_is_today = s.now == nil,
   }
