@@ -236,8 +236,9 @@ describe("scm.resty against hostile upstreams", function()
 
     it("IAM's failures are retried by SCM's rule", function()
       emu:reset({ ak = "HOSTILERETRYAK", sk = "hostile-retry-secret" })
-      emu:faults({ { type = "raw", service = "iam", head = "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n"
-        .. "Connection: close" }, { type = "reset", service = "iam" } })
+      emu:faults({ { type = "raw", service = "iam",
+        head = "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close" },
+        { type = "reset", service = "iam" } })
       local got = lookup({ ak = "HOSTILERETRYAK", sk = "hostile-retry-secret", retries = 2 })
       assert.is_nil(got.err, cjson.encode(got))
       assert.equal(123, got.total_count)
