@@ -5,8 +5,9 @@
 -- when the listing stops and which certificates were handed out before;
 -- plan:retry says whether a failed attempt is tried again and after how
 -- long; scm.decode and scm.error make the page or the err. This module
--- keeps only the socket I/O and the nginx glue, so the two paths agree
--- by construction.
+-- keeps only the nginx glue, and the socket I/O (scm.resty.http, shared
+-- with the lookups of scm.resty.credentials), so the two paths agree by
+-- construction.
 local scm = require("scm")
 
 local http = require("scm.resty.http")

@@ -3,7 +3,8 @@
 -- every request and reads every answer (scm.account_request,
 -- scm.account_decode, scm.metadata_request, scm.metadata_decode) and keeps
 -- what was found for the process (account ids per access key, ECS keys per
--- metadata address); this file only moves the bytes.
+-- metadata address); this file only moves the bytes, through scm.resty's
+-- one exchange (scm.resty.http).
 --
 --   resolved, err = credentials.resolve(opts[, client])
 --
