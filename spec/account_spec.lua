@@ -202,6 +202,19 @@ describe("account id, content and ECS credentials (libcurl path)", function()
       assert.is_nil(none)
       assert.same({ "api", 403, "IAM.0003", "iam" }, { err.kind, err.status, err.code, err.service })
     end)
+
+    it("the lookups' requests carry what an I/O layer needs, as plan:request does", function()
+      local req = scm.account_request({ ak = "PIECEAK", sk = "s", pool_size = 7, keepalive_timeout = 1000,
+        timeout = 9, retries = 2 })
+      assert.same({ 7, 1000, true, 100 * 1024, 300 * 1024, 9, 2 }, { req.pool_size, req.keepalive_timeout,
+        req.ssl_session_reuse, req.max_header_line, req.max_header_block, req.timeout, req.retries })
+      -- the metadata service: no retries, at most 3 s
+      for _, which in ipairs({ "token", "securitykey" }) do
+        local m = scm.metadata_request(which, nil, { timeout = 10, connect_timeout = 10, retries = 5 })
+        assert.same({ 0, 3, 3, 100 * 1024, 300 * 1024 }, { m.retries, m.timeout, m.connect_timeout,
+          m.max_header_line, m.max_header_block })
+      end
+    end)
   end)
 
   describe("content", function()

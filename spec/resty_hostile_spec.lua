@@ -193,6 +193,102 @@ describe("scm.resty against hostile upstreams", function()
     end)
   end)
 
+  -- The account id (IAM) and the ECS keys (metadata service) are looked up
+  -- through the same exchange as SCM's pages: the same deadline, limits
+  -- and errs; IAM with SCM's retry rule, the metadata service with none
+  -- and at most 3 s a request, as on the libcurl path.
+  describe("the IAM and metadata lookups", function()
+    -- opts as given (no token: the lookups need ak/sk or credentials = "ecs")
+    local function lookup(o)
+      o.endpoint = emu.url
+      return json("/t/list", cjson.encode(o))
+    end
+
+    local function scm_requests()
+      local n = 0
+      for _, req in ipairs(emu:log()) do
+        if req.path == "/v3/scm/certificates" then n = n + 1 end
+      end
+      return n
+    end
+
+    it("an IAM answer dripping at 10 B/s ends at timeout with kind timeout", function()
+      emu:reset({ ak = "HOSTILEDRIPAK", sk = "hostile-drip-secret" })
+      emu:faults({ { type = "drip", bytes_per_second = 10, service = "iam" } })
+      local got = lookup({ ak = "HOSTILEDRIPAK", sk = "hostile-drip-secret", timeout = 2, retries = 0 })
+      assert.is_nil(got.raised)
+      assert.equal("timeout", got.err and got.err.kind, cjson.encode(got))
+      assert.is_true(got.elapsed < 2.5, ("took %.2f s"):format(got.elapsed))
+      assert.equal(0, scm_requests())
+    end)
+
+    it("an IAM answer with a 600 MB header line is kind decode, with worker memory bounded", function()
+      local before = json("/state").rss_kb
+      emu:reset({ ak = "HOSTILEHUGEAK", sk = "hostile-huge-secret" })
+      emu:faults({ { type = "huge_header", bytes = 600 * 1024 * 1024, service = "iam" } })
+      local got = lookup({ ak = "HOSTILEHUGEAK", sk = "hostile-huge-secret", timeout = 2, retries = 0 })
+      assert.is_nil(got.raised)
+      assert.equal("decode", got.err and got.err.kind, cjson.encode(got))
+      assert.is_true(got.elapsed < 2.5, ("took %.2f s"):format(got.elapsed))
+      assert.is_true(got.rss_kb - before < 50 * 1024, ("RSS grew by %d kB"):format(got.rss_kb - before))
+      assert.equal(0, scm_requests())
+    end)
+
+    it("IAM's failures are retried by SCM's rule", function()
+      emu:reset({ ak = "HOSTILERETRYAK", sk = "hostile-retry-secret" })
+      emu:faults({ { type = "raw", service = "iam",
+        head = "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close" },
+        { type = "reset", service = "iam" } })
+      local got = lookup({ ak = "HOSTILERETRYAK", sk = "hostile-retry-secret", retries = 2 })
+      assert.is_nil(got.err, cjson.encode(got))
+      assert.equal(123, got.total_count)
+      local iam = 0
+      for _, req in ipairs(emu:log()) do
+        if req.path == "/v3/auth/domains" then iam = iam + 1 end
+      end
+      assert.equal(3, iam)
+    end)
+
+    it("Content-Length: -5 from IAM is an err, not a raise", function()
+      emu:reset({ ak = "HOSTILECLAK", sk = "hostile-cl-secret" })
+      emu:faults({ { type = "raw", service = "iam", head = "HTTP/1.1 200 OK\r\nContent-Length: -5",
+        body = '{"domains":[{"id":"x"}]}' } })
+      local got = lookup({ ak = "HOSTILECLAK", sk = "hostile-cl-secret", retries = 0 })
+      assert.is_nil(got.raised)
+      assert.equal("decode", got.err and got.err.kind, cjson.encode(got))
+      assert.equal(0, scm_requests())
+    end)
+
+    for i, which in ipairs({ "session token", "securitykey" }) do
+      it("Content-Length: -5 from the metadata service (" .. which .. ") is an err, not a raise", function()
+        local faults = { { type = "raw", service = "metadata", head = "HTTP/1.1 200 OK\r\nContent-Length: -5",
+          body = "emulator-session-x" } }
+        if i == 2 then table.insert(faults, 1, { type = "pass", service = "metadata" }) end
+        emu:faults(faults)
+        local got = lookup({ credentials = "ecs" })
+        assert.is_nil(got.raised)
+        assert.equal("decode", got.err and got.err.kind, cjson.encode(got))
+        assert.equal(i, #emu:log())
+      end)
+    end
+
+    it("a metadata service that never answers ends within its 3 s timeout", function()
+      emu:faults({ { type = "delay", ms = 20000, service = "metadata" } })
+      local got = lookup({ credentials = "ecs", timeout = 10 })
+      assert.equal("timeout", got.err and got.err.kind, cjson.encode(got))
+      assert.is_true(got.elapsed < 3.5, ("took %.2f s"):format(got.elapsed))
+      assert.equal(1, #emu:log()) -- not retried
+    end)
+
+    it("a metadata answer dripping at 1 B/s ends within its 3 s timeout", function()
+      emu:faults({ { type = "drip", bytes_per_second = 1, service = "metadata" } })
+      local got = lookup({ credentials = "ecs", timeout = 10 })
+      assert.equal("timeout", got.err and got.err.kind, cjson.encode(got))
+      assert.is_true(got.elapsed < 3.5, ("took %.2f s"):format(got.elapsed))
+      assert.equal(1, #emu:log()) -- not retried
+    end)
+  end)
+
   -- last: the emulator is still sleeping on the abandoned request after it
   describe("a listing's deadline", function()
       it("deadline bounds a whole listing", function()
@@ -227,6 +323,37 @@ describe("scm.resty against hostile upstreams", function()
           if log[j].time >= log[i].time and log[j].time < log[i].time + 0.2 then near = near + 1 end
         end
         assert.is_true(near <= 2, ("%d requests within 0.2 s of request %d"):format(near, i))
+      end
+    end)
+    it("counts the IAM lookups against max_connections", function()
+      emu:reset({ ak = "HOSTILECAPAK", sk = "hostile-cap-secret" })
+      emu:faults({ { type = "delay", ms = 500, service = "iam", count = 6 } })
+      local body = os.tmpname()
+      local f = assert(io.open(body, "w"))
+      f:write(cjson.encode({ endpoint = emu.url, ak = "HOSTILECAPAK", sk = "hostile-cap-secret" }))
+      f:close()
+      -- six requests at once, none finding the account id kept yet
+      local calls = {}
+      for i = 1, 6 do
+        calls[i] = emulator.popen(("curl -s --max-time 30 --data-binary @%s %s/t/list"):format(body, capped.base))
+      end
+      for i = 1, 6 do
+        local got = json_of(calls[i]:read("*a"))
+        calls[i]:close()
+        assert.equal(123, got.total_count, cjson.encode(got))
+      end
+      os.remove(body)
+      local log = {}
+      for _, req in ipairs(emu:log()) do
+        if req.path == "/v3/auth/domains" then log[#log + 1] = req end
+      end
+      assert.is_true(#log >= 3, ("%d IAM requests"):format(#log))
+      for i = 1, #log do
+        local near = 0
+        for j = 1, #log do
+          if log[j].time >= log[i].time and log[j].time < log[i].time + 0.3 then near = near + 1 end
+        end
+        assert.is_true(near <= 2, ("%d IAM requests within 0.3 s of request %d"):format(near, i))
       end
     end)
   end)

@@ -78,6 +78,27 @@ int scm_l_sign(lua_State *L)
 	return 1;
 }
 
+/* Into the table at the top: how an I/O layer of its own (scm.resty)
+ * keeps its connections and where it stops reading headers, for SCM's
+ * requests and for those of IAM and the metadata service alike. */
+static void push_io_settings(lua_State *L, const scm_opts *o)
+{
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_POOL_SIZE, SCM_DEFAULT_POOL_SIZE));
+	lua_setfield(L, -2, "pool_size");
+	if (o->v[SCM_OPT_BACKLOG].set) {
+		lua_pushinteger(L, o->v[SCM_OPT_BACKLOG].i);
+		lua_setfield(L, -2, "backlog");
+	}
+	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_KEEPALIVE_TIMEOUT, SCM_DEFAULT_KEEPALIVE_MS));
+	lua_setfield(L, -2, "keepalive_timeout");
+	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_SSL_SESSION_REUSE, 1));
+	lua_setfield(L, -2, "ssl_session_reuse");
+	lua_pushinteger(L, SCM_MAX_HEADER_LINE);
+	lua_setfield(L, -2, "max_header_line");
+	lua_pushinteger(L, SCM_MAX_HEADER_BLOCK);
+	lua_setfield(L, -2, "max_header_block");
+}
+
 void scm_push_request(lua_State *L, const scm_transfer *t, const scm_opts *o)
 {
 	struct curl_slist *h;
@@ -131,24 +152,11 @@ void scm_push_request(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		lua_pushnumber(L, o->v[SCM_OPT_DEADLINE].n);
 		lua_setfield(L, -2, "deadline");
 	}
-	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_POOL_SIZE, SCM_DEFAULT_POOL_SIZE));
-	lua_setfield(L, -2, "pool_size");
-	if (o->v[SCM_OPT_BACKLOG].set) {
-		lua_pushinteger(L, o->v[SCM_OPT_BACKLOG].i);
-		lua_setfield(L, -2, "backlog");
-	}
-	lua_pushinteger(L, scm_opt_int(o, SCM_OPT_KEEPALIVE_TIMEOUT, SCM_DEFAULT_KEEPALIVE_MS));
-	lua_setfield(L, -2, "keepalive_timeout");
+	push_io_settings(L, o);
 	if (o->v[SCM_OPT_SSL_SERVER_NAME].set) {
 		lua_pushlstring(L, o->v[SCM_OPT_SSL_SERVER_NAME].s, o->v[SCM_OPT_SSL_SERVER_NAME].len);
 		lua_setfield(L, -2, "ssl_server_name");
 	}
-	lua_pushboolean(L, (int)scm_opt_int(o, SCM_OPT_SSL_SESSION_REUSE, 1));
-	lua_setfield(L, -2, "ssl_session_reuse");
-	lua_pushinteger(L, SCM_MAX_HEADER_LINE);
-	lua_setfield(L, -2, "max_header_line");
-	lua_pushinteger(L, SCM_MAX_HEADER_BLOCK);
-	lua_setfield(L, -2, "max_header_block");
 }
 
 /* scm.request(opts): the request scm.list would send for opts, as
@@ -332,7 +340,7 @@ void scm_request_free(scm_request *r)
 void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o)
 {
 	int i;
-	lua_createtable(L, 0, 9);
+	lua_createtable(L, 0, 15);
 	lua_pushstring(L, r->method);
 	lua_setfield(L, -2, "method");
 	lua_pushlstring(L, r->url.data ? r->url.data : "", r->url.len);
@@ -360,6 +368,7 @@ void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o)
 		lua_pushlstring(L, o->v[SCM_OPT_CAFILE].s, o->v[SCM_OPT_CAFILE].len);
 		lua_setfield(L, -2, "cafile");
 	}
+	push_io_settings(L, o);
 }
 
 static int transfer_gc(lua_State *L)
