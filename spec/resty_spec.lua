@@ -156,7 +156,8 @@ describe("OpenResty path (scm.resty)", function()
     local body = shell.temp_file(cjson.encode(emu:opts({ concurrency = 2 })))
     -- a listing of 4 pages at 1 s each, in the background
     local bg = shell.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
-    shell.run("sleep 0.3")
+    -- wait until the listing is in flight: its first request has arrived
+    shell.wait_for(10, function() return #emu:log() >= 1 end, 0.05)
     -- the same single worker answers meanwhile
     local times = {}
     for i = 1, 5 do
