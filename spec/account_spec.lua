@@ -7,8 +7,10 @@
 local scm = require("scm")
 local cjson = require("cjson")
 local emulator = require("emulator")
-
-local LUA = os.getenv("LUA") or "lua5.4"
+local shell = require("support.shell")
+local child_lua = require("support.child")
+local requests = require("support.requests")
+local tables = require("support.tables")
 
 describe("account id, content and ECS credentials (libcurl path)", function()
   local emu
@@ -20,43 +22,18 @@ describe("account id, content and ECS credentials (libcurl path)", function()
   -- emulator unless env says otherwise); code may use scm, cjson and U
   -- (the emulator's URL) and returns a value, which comes back decoded.
   local function child(env, code)
-    env = env or {}
-    if env.HUAWEICLOUD_SDK_IAM_ENDPOINT == nil then env.HUAWEICLOUD_SDK_IAM_ENDPOINT = emu.url end
-    if env.HUAWEICLOUD_SDK_METADATA_ENDPOINT == nil then
-      env.HUAWEICLOUD_SDK_METADATA_ENDPOINT = emu.url .. "/metadata-unset"
-    end
-    local assignments = {}
-    for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
-      local v = os.getenv(name)
-      if v then assignments[#assignments + 1] = name .. "=" .. emulator.quote(v) end
-    end
-    for k, v in pairs(env) do
-      if v ~= false then assignments[#assignments + 1] = k .. "=" .. emulator.quote(v) end
-    end
     local source = ("package.cpath = %q; local scm = require('scm'); local cjson = require('cjson'); "
       .. "local U = %q; local function run() %s end; io.write(cjson.encode({ run() }))")
       :format(package.cpath, emu.url, code)
-    local out = emulator.run("env -i PATH=/usr/bin:/bin HOME=/nonexistent " .. table.concat(assignments, " ")
-      .. " " .. LUA .. " -e " .. emulator.quote(source) .. " 2>&1", true)
+    local out = shell.run(child_lua.command(tables.merge({ HOME = "/nonexistent" }, env), source, emu.url)
+      .. " 2>&1", true)
     local ok, decoded = pcall(cjson.decode, out)
     assert(ok, "child said: " .. out)
     return decoded
   end
 
-  local function requests_to(path)
-    local n, list = 0, {}
-    for _, req in ipairs(emu:log()) do
-      if req.path:sub(-#path) == path then
-        n = n + 1
-        list[n] = req
-      end
-    end
-    return n, list
-  end
-
-  local function signed_headers(req)
-    return req.headers.authorization and req.headers.authorization:match("SignedHeaders=([^,]+)")
-  end
+  local function requests_to(path) return emu:requests_to(path) end
+  local signed_headers = requests.signed_headers
 
   local function err_fields()
     return "(type(e) == 'table' and { kind = e.kind, status = e.status, code = e.code, "

@@ -1,10 +1,10 @@
 -- Test support for the scm-certs specs: runs bin/scm-certs with the
 -- interpreter under test against the emulator.
-local emulator = require("emulator")
+local shell = require("support.shell")
 
 local M = {}
 
-M.LUA = os.getenv("LUA") or "lua5.4"
+M.LUA = require("support.child").LUA
 -- The emulator's base time in the specs that need fixed dates, and the
 -- same instant for scm-certs --now.
 M.NOW_TEXT = "2024-11-27 00:00:00"
@@ -27,15 +27,11 @@ function M.run(args, env, clear_env)
     end
     prefix = prefix .. " HOME=/nonexistent"
   end
-  local cmd = ("%s LUA_CPATH=%s %s %s bin/scm-certs %s 2>%s; echo \"@@$?\""):format(
-    prefix, emulator.quote(package.cpath), env or "", M.LUA, args, err_file)
-  local out = emulator.run(cmd, true)
-  local f = assert(io.open(err_file))
-  local stderr = f:read("*a")
-  f:close()
+  local stdout, code = shell.status(("%s LUA_CPATH=%s %s %s bin/scm-certs %s 2>%s"):format(
+    prefix, shell.quote(package.cpath), env or "", M.LUA, args, err_file), true)
+  local stderr = assert(shell.read_file(err_file))
   os.remove(err_file)
-  local stdout, code = out:match("^(.-)@@(%d+)%s*$")
-  return stdout, stderr, tonumber(code)
+  return stdout, stderr, code
 end
 
 function M.target(emu)

@@ -4,6 +4,7 @@
 local scm = require("scm")
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
 local cli = require("cli")
 
 local run = cli.run
@@ -177,14 +178,14 @@ describe("scm-certs", function()
 
   describe("--output", function()
     it("writes the file through a temporary one renamed over it", function()
-      local dir = emulator.tmpdir("scm-certs-out")
+      local dir = shell.tmpdir("scm-certs-out")
       local file = dir .. "/certs.json"
       local out, _, code = run(target .. " --format json --output " .. file)
       assert.equal(0, code)
       assert.equal("", out)
       assert.equal(123, #cjson.decode(assert(io.open(file)):read("*a")))
-      assert.equal("certs.json\n", emulator.run("ls -A " .. dir))
-      emulator.run("rm -rf " .. emulator.quote(dir))
+      assert.equal("certs.json\n", shell.run("ls -A " .. dir))
+      shell.run("rm -rf " .. shell.quote(dir))
     end)
   end)
 

@@ -2,51 +2,35 @@
 -- environment variables, the SDK credentials file. Each case runs in a
 -- fresh interpreter with an environment of its own.
 local emulator = require("emulator")
-
-local LUA = os.getenv("LUA") or "lua5.4"
+local shell = require("support.shell")
+local child_lua = require("support.child")
+local requests = require("support.requests")
+local tables = require("support.tables")
 
 describe("credentials", function()
   local emu, home
 
   setup(function()
     emu = emulator.shared()
-    home = emulator.tmpdir("scm-home")
+    home = shell.tmpdir("scm-home")
   end)
-  teardown(function() emulator.run("rm -rf " .. emulator.quote(home)) end)
+  teardown(function() shell.run("rm -rf " .. shell.quote(home)) end)
   before_each(function() emu:reset() end)
 
-  local function write(path, text)
-    emulator.run("mkdir -p " .. emulator.quote(path:match("^(.*)/")))
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-  end
+  local write = shell.write_file
 
   -- Runs scm.list(opts) in a child with exactly env (plus HOME); returns
   -- what it printed: "page", "err <err>" or the error raised.
   local function child(env, opts_source, prefix)
-    local assignments = { "HOME=" .. emulator.quote(home) }
-    -- IAM and the metadata service are the emulator's, never a real host
-    env = env or {}
-    env.HUAWEICLOUD_SDK_IAM_ENDPOINT = env.HUAWEICLOUD_SDK_IAM_ENDPOINT or emu.url
-    env.HUAWEICLOUD_SDK_METADATA_ENDPOINT = env.HUAWEICLOUD_SDK_METADATA_ENDPOINT
-      or emu.url .. "/metadata-unset"
-    -- the sanitizer build's runtime and settings, when there are any
-    for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
-      local v = os.getenv(name)
-      if v then assignments[#assignments + 1] = name .. "=" .. emulator.quote(v) end
-    end
-    for k, v in pairs(env or {}) do assignments[#assignments + 1] = k .. "=" .. emulator.quote(v) end
     local code = ("package.cpath = %q; local scm = require('scm'); "
       .. "local ok, page, err = pcall(scm.list, %s); "
       .. "io.write(not ok and tostring(page) or page and 'page' or ('err ' .. tostring(err)))"):format(package.cpath,
       opts_source or ("{ endpoint = %q }"):format(emu.url))
+    local command = child_lua.command(tables.merge(env, { HOME = home }), code, emu.url)
     if prefix then
-      return emulator.run(prefix .. " env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
-        .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1; echo \" rc=$?\"", true)
+      return shell.run(prefix .. " " .. command .. " 2>&1; echo \" rc=$?\"", true)
     end
-    return emulator.run("env -i PATH=/usr/bin:/bin " .. table.concat(assignments, " ")
-      .. " " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1", true)
+    return shell.run(command .. " 2>&1", true)
   end
 
   local function last_request()
@@ -54,10 +38,7 @@ describe("credentials", function()
     return log[#log]
   end
 
-  local function access_key(req)
-    return req and req.headers.authorization
-        and req.headers.authorization:match("Access=([^,]+)")
-  end
+  local access_key = requests.access_key
 
   -- The emulator accepts only the key pair given here: a page proves that
   -- the request was signed with it.
@@ -148,11 +129,11 @@ describe("credentials", function()
 
     it("a directory or a FIFO is refused at once, never read", function()
       local dir = home .. "/a-directory"
-      emulator.run("mkdir -p " .. emulator.quote(dir))
+      shell.run("mkdir -p " .. shell.quote(dir))
       assert.matches("cannot read .*a%-directory: not a regular file",
         child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = dir }))
       local fifo = home .. "/a-fifo"
-      emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
+      shell.run("rm -f " .. shell.quote(fifo) .. "; mkfifo " .. shell.quote(fifo))
       -- nobody writes to it: reading would wait for ever; timeout(1) says if it did
       local out = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = fifo }, nil, "timeout 20")
       assert.matches("cannot read .*a%-fifo: not a regular file", out)
@@ -227,13 +208,13 @@ describe("credentials", function()
 
   it("a FIFO as the credentials file does not block: it is not a regular file", function()
     local fifo = home .. "/credentials.fifo"
-    emulator.run("rm -f " .. emulator.quote(fifo) .. "; mkfifo " .. emulator.quote(fifo))
+    shell.run("rm -f " .. shell.quote(fifo) .. "; mkfifo " .. shell.quote(fifo))
     -- timeout: before the fix, opening the FIFO waited for a writer forever
     local code = ("package.cpath = %q; local ok, err = pcall(require('scm').list, { endpoint = %q }); "
       .. "io.write(ok and 'no error' or tostring(err))"):format(package.cpath, emu.url)
-    local out = emulator.run("env -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK HOME=" .. emulator.quote(home)
-      .. " HUAWEICLOUD_SDK_CREDENTIALS_FILE=" .. emulator.quote(fifo) .. " timeout 60 " .. LUA
-      .. " -e " .. emulator.quote(code) .. " 2>&1", true)
+    local out = shell.run("env -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK HOME=" .. shell.quote(home)
+      .. " HUAWEICLOUD_SDK_CREDENTIALS_FILE=" .. shell.quote(fifo) .. " timeout 60 " .. child_lua.LUA
+      .. " -e " .. shell.quote(code) .. " 2>&1", true)
     assert.truthy(out:find("cannot read " .. fifo .. ": not a regular file", 1, true), out)
     assert.same({}, emu:log())
   end)

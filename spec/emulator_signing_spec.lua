@@ -5,8 +5,9 @@
 -- emulator and the scm module, and sent with curl.
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
 
-local run, quote = emulator.run, emulator.quote
+local run, quote = shell.run, shell.quote
 
 local AK, SK = "EMULATORAKEXAMPLE0001", "emulator-secret-key-0123456789"
 local TOKEN = "emulator-token-0123456789abcdef0123456789"
@@ -14,29 +15,16 @@ local TOKEN = "emulator-token-0123456789abcdef0123456789"
 -- Runs `code` in luajit with the emulator's modules on the path; returns
 -- what it prints, without the final newline.
 local function in_luajit(code)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "wb"))
-  f:write('package.path = "emulator/lua/?.lua;" .. package.path\n', code)
-  f:close()
-  local ok, out = pcall(run, "luajit " .. quote(file) .. " 2>&1")
-  os.remove(file)
-  assert(ok, out)
+  local out = shell.with_temp_file('package.path = "emulator/lua/?.lua;" .. package.path\n' .. code, function(file)
+    return run("luajit " .. quote(file) .. " 2>&1")
+  end)
   return (out:gsub("\n$", ""))
 end
 
 ---------------------------------------------------------------------------
 -- A signer on openssl
 
-local function with_file(data, fn)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "wb"))
-  f:write(data)
-  f:close()
-  local ok, result = pcall(fn, file)
-  os.remove(file)
-  assert(ok, result)
-  return result
-end
+local with_file = shell.with_temp_file
 
 local function sha256_hex(data)
   return with_file(data, function(file)

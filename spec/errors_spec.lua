@@ -2,6 +2,8 @@
 -- secret in it.
 local scm = require("scm")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local tables = require("support.tables")
 
 local TOKEN_FIELDS = { "kind", "status", "code", "message", "request_id", "attempts" }
 
@@ -15,8 +17,7 @@ describe("errors", function()
   -- returns err after checking the common shape of every err.
   local function fails(faults, extra)
     if faults then emu:faults(faults) end
-    local opts = emu:opts({ retries = 0 })
-    for k, v in pairs(extra or {}) do opts[k] = v end
+    local opts = emu:opts(tables.merge({ retries = 0 }, extra))
     local page, err = scm.list(opts)
     assert.is_nil(page)
     assert.is_table(err, "expected an err table")
@@ -286,8 +287,8 @@ describe("errors", function()
         .. "local page, err = scm.list({ endpoint = %q, token = %q, retries = 0 }); "
         .. "for _, f in ipairs(files) do f:close() end; "
         .. "io.write(page and 'page' or tostring(err))"):format(package.cpath, emu.url, token)
-      local out = emulator.run("ulimit -n 64; " .. (os.getenv("LUA") or "lua5.4") .. " -e "
-        .. emulator.quote(code) .. " 2>&1", true)
+      local out = shell.run("ulimit -n 64; " .. require("support.child").LUA .. " -e "
+        .. shell.quote(code) .. " 2>&1", true)
       assert.matches("^scm: network error", out)
       assert.truthy(out:find("too many open files", 1, true), out)
     end)

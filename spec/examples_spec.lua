@@ -1,7 +1,8 @@
 -- The examples run against the emulator as README describes them.
 local emulator = require("emulator")
+local shell = require("support.shell")
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local child = require("support.child")
 
 describe("examples", function()
   local emu
@@ -10,10 +11,8 @@ describe("examples", function()
   before_each(function() emu:reset() end)
 
   local function run(script, args)
-    local out = emulator.run(("env LUA_CPATH=%s SCM_ENDPOINT=%s SCM_TOKEN=%s %s %s %s; echo \"@@$?\"")
-      :format(emulator.quote(package.cpath), emu.url, emu:config().token, LUA, script, args or ""), true)
-    local text, code = out:match("^(.-)@@(%d+)%s*$")
-    return text, tonumber(code)
+    return shell.status(("env LUA_CPATH=%s SCM_ENDPOINT=%s SCM_TOKEN=%s %s %s %s")
+      :format(shell.quote(package.cpath), emu.url, emu:config().token, child.LUA, script, args or ""), true)
   end
 
   it("list.lua prints every certificate, soonest expiry first", function()

@@ -3,10 +3,10 @@
 -- packs, make install, make install-openresty, and bin/scm-certs from the
 -- checkout. Each installs into a fresh directory, then the interpreter
 -- under test (LUA) loads what was installed there.
-local emulator = require("emulator")
+local shell = require("support.shell")
 
-local run, quote = emulator.run, emulator.quote
-local LUA = os.getenv("LUA") or "lua5.4"
+local run, quote = shell.run, shell.quote
+local LUA = require("support.child").LUA
 local ABI = ({ ["lua5.1"] = "5.1", ["lua5.3"] = "5.3", ["lua5.4"] = "5.4", luajit = "5.1" })[LUA]
 -- LuaRocks has no LuaJIT of its own here: 5.1 with LuaJIT's headers
 local ROCKS = "luarocks --lua-version=" .. ABI
@@ -14,12 +14,7 @@ local ROCKS_VARS = LUA == "luajit" and " LUA_INCDIR=/usr/include/luajit-2.1 LUA=
 -- the stock configuration: whatever the caller's environment says
 local STOCK = "env -u LUAROCKS_CONFIG -u LUA_PATH -u LUA_CPATH "
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read(path) return assert(shell.read_file(path)) end
 
 local VERSION = read("VERSION"):match("^(%d+%.%d+%.%d+)\n$")
 
@@ -63,7 +58,7 @@ end
 describe("installation", function()
   local tree
 
-  before_each(function() tree = emulator.tmpdir("scm-install") end)
+  before_each(function() tree = shell.tmpdir("scm-install") end)
   after_each(function() run("rm -rf " .. quote(tree)) end)
 
   describe("LuaRocks", function()

@@ -2,6 +2,9 @@
 -- side once total_count is known, in the server's order, each id once.
 local scm = require("scm")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local tables = require("support.tables")
+local support_requests = require("support.requests")
 
 describe("iteration", function()
   local emu
@@ -9,11 +12,7 @@ describe("iteration", function()
   setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
 
-  local function ids_of(list)
-    local ids = {}
-    for i, cert in ipairs(list) do ids[i] = cert.id end
-    return ids
-  end
+  local ids_of = tables.ids_of
 
   local function each_ids(opts)
     local ids = {}
@@ -34,13 +33,7 @@ describe("iteration", function()
     return ids
   end
 
-  local function requests(log)
-    local n = 0
-    for _, req in ipairs(log) do
-      if req.path == "/v3/scm/certificates" then n = n + 1 end
-    end
-    return n
-  end
+  local requests = support_requests.api_requests
 
   it("gives the same ids in the same order at concurrency 1 and 16", function()
     emu:reset({ certs = 500 })
@@ -184,7 +177,7 @@ describe("iteration", function()
     -- Connections from this process to the emulator, as the kernel sees them.
     local function open_connections()
       local port = emu.url:match(":(%d+)$")
-      local out = emulator.run(("ss -tnH state established '( dport = :%s )'"):format(port))
+      local out = shell.run(("ss -tnH state established '( dport = :%s )'"):format(port))
       local n = 0
       for _ in out:gmatch("[^\n]+") do n = n + 1 end
       return n

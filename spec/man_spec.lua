@@ -4,18 +4,13 @@
 -- OPTIONS, the page names no flag the command does not take, the numeric
 -- defaults and the statuses agree. And what lintian checks of a manual
 -- page: no warning from man, a whatis line lexgrog can read.
-local emulator = require("emulator")
+local shell = require("support.shell")
 local cli = require("cli")
 
-local run, quote = emulator.run, emulator.quote
+local run, quote = shell.run, shell.quote
 local PAGE = "doc/scm-certs.1"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read(path) return assert(shell.read_file(path)) end
 
 local function sorted_keys(t)
   local list = {}

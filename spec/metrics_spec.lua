@@ -4,22 +4,17 @@
 package.path = "lua/?.lua;" .. package.path
 local metrics = require("scm.metrics")
 local emulator = require("emulator")
+local shell = require("support.shell")
 local cli = require("cli")
 
 local run = cli.run
 
 -- promtool's verdict on a text: true, or false and what it said.
 local function promtool(text)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "wb"))
-  f:write(text)
-  f:close()
-  local p = emulator.popen("promtool check metrics < " .. emulator.quote(file) .. " 2>&1; echo \"@@$?\"")
-  local out = p:read("*a")
-  p:close()
-  os.remove(file)
-  local said, code = out:match("^(.-)@@(%d+)%s*$")
-  return code == "0", said
+  return shell.with_temp_file(text, function(file)
+    local said, code = shell.status("promtool check metrics < " .. shell.quote(file) .. " 2>&1")
+    return code == 0, said
+  end)
 end
 
 local function lines_of(text, prefix)
@@ -150,12 +145,12 @@ describe("scm-certs --format prometheus", function()
   end)
 
   it("writes --output through a renamed temporary file; a failed listing still says so there", function()
-    local dir = emulator.tmpdir("scm-textfile")
+    local dir = shell.tmpdir("scm-textfile")
     local file = dir .. "/scm.prom"
     local out, _, code = run(cli.target(emu) .. " --format prometheus --output " .. file)
     assert.equal(0, code)
     assert.equal("", out)
-    assert.equal("scm.prom\n", emulator.run("ls -A " .. emulator.quote(dir)))
+    assert.equal("scm.prom\n", shell.run("ls -A " .. shell.quote(dir)))
     assert.is_true(promtool(assert(io.open(file)):read("*a")))
 
     out, _, code = run(("--endpoint %s --token %s --format prometheus --output %s")
@@ -165,21 +160,21 @@ describe("scm-certs --format prometheus", function()
     local text = assert(io.open(file)):read("*a")
     assert.same({ "scm_list_success 0" }, lines_of(text, "scm_list_success "))
     assert.same({}, lines_of(text, "scm_certificate_info{"))
-    assert.equal("scm.prom\n", emulator.run("ls -A " .. emulator.quote(dir)))
-    emulator.run("rm -rf " .. emulator.quote(dir))
+    assert.equal("scm.prom\n", shell.run("ls -A " .. shell.quote(dir)))
+    shell.run("rm -rf " .. shell.quote(dir))
   end)
 
   it("the installed command finds scm.metrics", function()
-    local tree = emulator.tmpdir("scm-install-metrics")
+    local tree = shell.tmpdir("scm-install-metrics")
     local LUA = cli.LUA
     local version = ({ ["lua5.1"] = "5.1", ["lua5.3"] = "5.3", ["lua5.4"] = "5.4", luajit = "5.1" })[LUA]
-    emulator.run(("make --no-print-directory install LUA=%s PREFIX=/opt/scm DESTDIR=%s >/dev/null 2>&1")
-      :format(LUA, emulator.quote(tree)))
+    shell.run(("make --no-print-directory install LUA=%s PREFIX=/opt/scm DESTDIR=%s >/dev/null 2>&1")
+      :format(LUA, shell.quote(tree)))
     local root = tree .. "/opt/scm"
-    local out = emulator.run(("cd / && LUA_CPATH=%s LUA_PATH=%s %s/bin/scm-certs %s --format prometheus")
-      :format(emulator.quote(root .. "/lib/lua/" .. version .. "/?.so;;"),
-        emulator.quote(root .. "/share/lua/" .. version .. "/?.lua;;"), root, cli.target(emu)), true)
+    local out = shell.run(("cd / && LUA_CPATH=%s LUA_PATH=%s %s/bin/scm-certs %s --format prometheus")
+      :format(shell.quote(root .. "/lib/lua/" .. version .. "/?.so;;"),
+        shell.quote(root .. "/share/lua/" .. version .. "/?.lua;;"), root, cli.target(emu)), true)
     assert.equal(123, #lines_of(out, "scm_certificate_info{"))
-    emulator.run("rm -rf " .. emulator.quote(tree))
+    shell.run("rm -rf " .. shell.quote(tree))
   end)
 end)

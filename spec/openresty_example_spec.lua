@@ -4,14 +4,13 @@
 local scm = require("scm")
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local tables = require("support.tables")
+local test_nginx = require("support.nginx")
 
-local run, quote = emulator.run, emulator.quote
+local run = shell.run
 
-local function ids_of(list)
-  local t = {}
-  for i, c in ipairs(list) do t[i] = c.id end
-  return t
-end
+local ids_of = tables.ids_of
 
 -- "2026/11/28 07:51:00" (error.log) to seconds, as a number that only
 -- needs to compare and subtract within one run.
@@ -38,47 +37,24 @@ describe("OpenResty example", function()
   -- Starts the example with these settings over the defaults; waits
   -- until it answers.
   local function start(settings)
-    local env = { SCM_ENDPOINT = emu.url, SCM_TOKEN = emu:config().token, EXPIRY_DAYS = 30,
-      CHECK_EVERY = 3600, WORKERS = 2 }
-    for k, v in pairs(settings or {}) do env[k] = v end
-    local words = {}
-    for k, v in pairs(env) do words[#words + 1] = k .. "=" .. quote(v) end
-    local dir = emulator.tmpdir("scm-example")
-    for _ = 1, 20 do
-      local port = math.random(20000, 60000)
-      if emulator.ok(("env %s examples/openresty/run start %s %d >/dev/null 2>&1")
-        :format(table.concat(words, " "), quote(dir), port)) then
-        ex = { dir = dir, base = "http://127.0.0.1:" .. port }
-        if emulator.wait_for(10, function()
-          return emulator.ok("curl -sf " .. ex.base .. "/healthz >/dev/null 2>&1")
-        end) then return ex end
-      end
-      run("examples/openresty/run stop " .. quote(dir))
-    end
-    error("the example did not start: " .. run("cat " .. quote(dir) .. "/error.log || true"))
+    ex = test_nginx.example(tables.merge({ SCM_ENDPOINT = emu.url, SCM_TOKEN = emu:config().token,
+      EXPIRY_DAYS = 30, CHECK_EVERY = 3600, WORKERS = 2 }, settings))
+    return ex
   end
 
-  local function log() return run("cat " .. quote(ex.dir) .. "/error.log") end
-  local function workers()
-    local pid = run("cat " .. quote(ex.dir) .. "/nginx.pid"):match("%d+")
-    local list = {}
-    for w in run("pgrep -P " .. pid .. " || true"):gmatch("%d+") do list[#list + 1] = w end
-    return list
-  end
+  local function log() return ex:log() end
+  local function workers() return ex:workers() end
   local function get(path)
     local out = run(("curl -s -D - --max-time 60 %s%s"):format(ex.base, path))
     local head, body = out:match("^(.-)\r\n\r\n(.*)$")
     return tonumber(head:match("^HTTP/%S+ (%d+)")), body, head
   end
 
-  setup(function()
-    math.randomseed(os.time() + 11)
-    emu = emulator.shared()
-  end)
+  setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
   after_each(function()
     if ex then
-      run(("examples/openresty/run stop %s; rm -rf %s"):format(quote(ex.dir), quote(ex.dir)))
+      ex:stop()
       ex = nil
     end
   end)
@@ -109,7 +85,7 @@ describe("OpenResty example", function()
     emu:put_certificates(soon)
     start({ WORKERS = 4, CHECK_EVERY = 2, CACHE_TTL = 1 })
     assert.equal(4, #workers())
-    local lines = emulator.wait_for(40, function()
+    local lines = shell.wait_for(40, function()
       local found = {}
       for line in log():gmatch("[^\n]+") do
         if line:find("scm expiry check:", 1, true) then found[#found + 1] = line end
@@ -135,7 +111,7 @@ describe("OpenResty example", function()
     assert.equal(200, status)
     assert.matches("X%-Scm%-Cache: fresh", head)
     emu:faults({ { type = "status", status = 503, body = "busy", count = 1000 } })
-    local stale = emulator.wait_for(30, function()
+    local stale = shell.wait_for(30, function()
       local s, b, h = get("/certs")
       return h:find("X-Scm-Cache: stale", 1, true) and { s, b, h }
     end, 0.2)
@@ -150,13 +126,12 @@ describe("OpenResty example", function()
   it("lets a reload through while the expiry check waits on a hanging upstream", function()
     emu:faults({ { type = "delay", ms = 120000 } })
     start() -- the start-up check lists, and its first page hangs
-    assert.is_truthy(emulator.wait_for(20, function() return #emu:log() >= 1 end))
+    assert.is_truthy(shell.wait_for(20, function() return #emu:log() >= 1 end))
     local old = workers()
-    local q = quote(ex.dir)
-    run(("nginx -p %s -c %s/conf/nginx.conf -e %s/error.log -s reload 2>&1"):format(q, q, q))
-    local gone = emulator.wait_for(20, function()
+    assert(ex:signal("reload"), "nginx -s reload failed")
+    local gone = shell.wait_for(20, function()
       for _, pid in ipairs(old) do
-        if emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
+        if shell.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
       end
       return true
     end, 0.2)
@@ -192,7 +167,7 @@ describe("OpenResty example", function()
     local samples = os.tmpname()
     local pids = table.concat(workers(), "|")
     local function load()
-      local sampler = emulator.popen(("while :; do ss -Htnp state established dst 127.0.0.1:%s "
+      local sampler = shell.popen(("while :; do ss -Htnp state established dst 127.0.0.1:%s "
         .. "| grep -Ec 'users:\\(\\(\"nginx\",pid=(%s),fd=[0-9]+\\)\\)[[:space:]]*$' >> %s; "
         .. "[ -e %s.stop ] && break; sleep 0.05; done; echo done")
         :format(emu_port, pids, samples, samples))

@@ -1,15 +1,11 @@
 -- The I/O-free policy (scm.plan, scm.retry): what an I/O layer of its own
 -- needs to list certificates exactly as scm.each does. Nothing here is sent.
 local scm = require("scm")
+local tables = require("support.tables")
 
 local BASE = { endpoint = "http://127.0.0.1:9", token = "plan-token-0123456789abcdef0123456789" }
 
-local function opts(extra)
-  local o = {}
-  for k, v in pairs(BASE) do o[k] = v end
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return tables.merge(BASE, extra) end
 
 local function certs(list)
   local t = {}
@@ -17,11 +13,7 @@ local function certs(list)
   return t
 end
 
-local function ids(page)
-  local t = {}
-  for i, c in ipairs(page.certificates) do t[i] = c.id end
-  return t
-end
+local function ids(page) return tables.ids_of(page.certificates) end
 
 describe("scm.plan", function()
   it("validates the options at once, as every call does", function()

@@ -5,8 +5,10 @@
 -- is sent in clear.
 local scm = require("scm")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local pki = require("support.pki")
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local LUA = require("support.child").LUA
 local PROXY_VARS = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
   "ALL_PROXY", "no_proxy", "NO_PROXY" }
 
@@ -15,42 +17,25 @@ describe("proxies", function()
 
   setup(function()
     emu = emulator.shared()
-    dir = emulator.tmpdir("scm-proxy")
-    local q = function(name) return emulator.quote(dir .. "/" .. name) end
-    local function openssl(args) emulator.run("openssl " .. args .. " 2>&1") end
-    openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=scm-proxy-ca -keyout "
-      .. q("ca.key") .. " -out " .. q("ca.pem"))
-    openssl("req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout " .. q("server.key")
-      .. " -out " .. q("server.csr"))
-    local ext = assert(io.open(dir .. "/ext.cnf", "w"))
-    ext:write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    ext:close()
-    openssl("x509 -req -days 2 -in " .. q("server.csr") .. " -CA " .. q("ca.pem") .. " -CAkey "
-      .. q("ca.key") .. " -CAcreateserial -extfile " .. q("ext.cnf") .. " -out " .. q("server.pem"))
-    tls = emulator.start("--tls-cert " .. q("server.pem") .. " --tls-key " .. q("server.key"),
-      dir .. "/ca.pem")
+    dir = shell.tmpdir("scm-proxy")
+    local q = function(name) return shell.quote(dir .. "/" .. name) end
+    local ca = pki.ca(dir, "ca", "scm-proxy-ca")
+    tls = emulator.start(pki.server(dir, "ca"), ca)
     proxy_log = dir .. "/proxy.log"
-    proxy_pid = emulator.run("perl spec/support/proxy.pl " .. q("proxy.log") .. " " .. q("proxy.port")
+    proxy_pid = shell.run("perl spec/support/proxy.pl " .. q("proxy.log") .. " " .. q("proxy.port")
       .. " >/dev/null 2>&1 & echo $!"):gsub("%s+$", "")
     -- wait for the port file, with a deadline
-    local port
-    for _ = 1, 200 do
-      local f = io.open(dir .. "/proxy.port")
-      if f then
-        port = f:read("*l")
-        f:close()
-        if port then break end
-      end
-      emulator.run("sleep 0.05")
-    end
+    local port = shell.wait_for(10, function()
+      return (shell.read_file(dir .. "/proxy.port") or ""):match("^([^\n]+)")
+    end, 0.05)
     assert(port, "the proxy did not start")
     proxy = "http://127.0.0.1:" .. port
   end)
 
   teardown(function()
-    if proxy_pid then emulator.run("kill " .. proxy_pid .. " 2>/dev/null || true") end
+    if proxy_pid then shell.run("kill " .. proxy_pid .. " 2>/dev/null || true") end
     if tls then tls:stop() end
-    emulator.run("rm -rf " .. emulator.quote(dir))
+    shell.run("rm -rf " .. shell.quote(dir))
   end)
 
   before_each(function()
@@ -73,12 +58,12 @@ describe("proxies", function()
   local function child(env, opts_source)
     local cmd = { "env" }
     for _, name in ipairs(PROXY_VARS) do cmd[#cmd + 1] = "-u " .. name end
-    for k, v in pairs(env) do cmd[#cmd + 1] = k .. "=" .. emulator.quote(v) end
+    for k, v in pairs(env) do cmd[#cmd + 1] = k .. "=" .. shell.quote(v) end
     local code = ("package.cpath = %q; local scm = require('scm'); local page, err = scm.list(%s); "
       .. "io.write(page and ('page ' .. tostring(page.certificates[1].id)) or ('err ' .. tostring(err)))")
       :format(package.cpath, opts_source)
-    cmd[#cmd + 1] = "timeout 60 " .. LUA .. " -e " .. emulator.quote(code) .. " 2>&1"
-    return emulator.run(table.concat(cmd, " "), true)
+    cmd[#cmd + 1] = "timeout 60 " .. LUA .. " -e " .. shell.quote(code) .. " 2>&1"
+    return shell.run(table.concat(cmd, " "), true)
   end
 
   local function http_opts(extra)

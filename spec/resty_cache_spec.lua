@@ -4,29 +4,15 @@
 -- the whole nginx, and a run that ends when its worker exits.
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local test_nginx = require("support.nginx")
 
-local run = emulator.run
+local run = shell.run
 
 -- POST /t/cached: the options as JSON, ?ttl=&stale=&error_ttl=&wait= the
 -- cache settings; answers what cached_all gave. GET /t/keys: the dict's
 -- keys. GET /t/runs: what the timer job recorded.
-local CONF = [[
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-@USER@
-worker_processes 4;
-pid @DIR@/nginx.pid;
-error_log @DIR@/error.log notice;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path @DIR@/body;
-  proxy_temp_path @DIR@/proxy;
-  fastcgi_temp_path @DIR@/fastcgi;
-  uwsgi_temp_path @DIR@/uwsgi;
-  scgi_temp_path @DIR@/scgi;
-  lua_package_path "@REPO@/lua/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
-  lua_package_cpath "@REPO@/build/luajit/?.so;;";
+local HTTP = [[
   lua_shared_dict scm_cache 8m;
   lua_shared_dict jobs 1m;
   init_worker_by_lua_block {
@@ -47,9 +33,9 @@ http {
       jobs:set("end:" .. n, ngx.now())
     end, { dict = "jobs", name = "spec" }))
   }
-  server {
-    listen 127.0.0.1:@PORT@;
-    location = /ping { content_by_lua_block { ngx.say("pong") } }
+]]
+
+local SERVER = [[
     location = /t/cached {
       client_body_buffer_size 64k;
       content_by_lua_block {
@@ -91,27 +77,25 @@ http {
         ngx.say(require("cjson").encode(out))
       }
     }
-  }
-}
 ]]
+
 
 describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
   local emu, nginx
 
   local function post(query, opts)
-    local file = os.tmpname()
-    local f = assert(io.open(file, "w"))
-    f:write(cjson.encode(opts))
-    f:close()
-    local out = run(("curl -sS --max-time 60 --data-binary @%s '%s/t/cached?%s'"):format(file, nginx.base, query or ""))
-    os.remove(file)
-    return cjson.decode(out)
+    return shell.with_temp_file(cjson.encode(opts), function(file)
+      return cjson.decode(run(("curl -sS --max-time 60 --data-binary @%s '%s/t/cached?%s'")
+        :format(file, nginx.base, query or "")))
+    end)
   end
 
-  setup(function()
-    math.randomseed(os.time() + 7)
-    emu = emulator.shared()
-  end)
+  -- the nginx of these specs: 4 workers, the timer job's settings in vars
+  local function start(vars)
+    return test_nginx.openresty({ workers = 4, level = "notice", http = HTTP, server = SERVER, vars = vars })
+  end
+
+  setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
   after_each(function()
     if nginx then nginx:stop() end
@@ -119,15 +103,12 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
   end)
 
   describe("cached_all", function()
-    before_each(function() nginx = emulator.nginx(CONF, { INTERVAL = "", SECONDS = "" }) end)
+    before_each(function() nginx = start({ INTERVAL = "", SECONDS = "" }) end)
 
     it("100 callers at once in 4 workers share one listing", function()
       emu:reset({ latency_ms = 300 })
       assert.equal(4, #nginx:workers())
-      local file = os.tmpname()
-      local f = assert(io.open(file, "w"))
-      f:write(cjson.encode(emu:opts({ concurrency = 2 })))
-      f:close()
+      local file = shell.temp_file(cjson.encode(emu:opts({ concurrency = 2 })))
       local out = run(("timeout 120 ab -l -r -s 60 -n 100 -c 100 -p %s -T application/json %s/t/cached 2>&1 || true")
         :format(file, nginx.base))
       os.remove(file)
@@ -162,7 +143,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
       local first = post("ttl=1&error_ttl=0", emu:opts({ retries = 0 }))
       assert.equal(123, #first.ids)
       emu:faults({ { type = "status", status = 503, body = "busy", count = 1000 } })
-      local stale = emulator.wait_for(20, function()
+      local stale = shell.wait_for(20, function()
         local got = post("ttl=1&error_ttl=0", emu:opts({ retries = 0 }))
         return got.err and got
       end, 0.2)
@@ -215,7 +196,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
       return cjson.decode(run("curl -s " .. nginx.base .. "/t/runs"))
     end
     local function wait_runs(n)
-      local got = emulator.wait_for(60, function()
+      local got = shell.wait_for(60, function()
         local r = runs()
         return r.runs >= n and r
       end, 0.25)
@@ -224,7 +205,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
     end
 
     it("runs once per interval in the whole nginx", function()
-      nginx = emulator.nginx(CONF, { INTERVAL = 1, SECONDS = 0 })
+      nginx = start({ INTERVAL = 1, SECONDS = 0 })
       assert.equal(4, #nginx:workers())
       local r = wait_runs(5)
       assert.equal(1, r.most)
@@ -237,7 +218,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
     end)
 
     it("never starts a run while one is going on, when a run outlasts the interval", function()
-      nginx = emulator.nginx(CONF, { INTERVAL = 1, SECONDS = 1.5 })
+      nginx = start({ INTERVAL = 1, SECONDS = 1.5 })
       local r = wait_runs(4)
       assert.equal(1, r.most)
       for i = 2, #r.list do
@@ -250,14 +231,14 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
     end)
 
     it("stops a run when its worker exits, so a reload is not held up", function()
-      nginx = emulator.nginx(CONF, { INTERVAL = 1, SECONDS = 600 })
+      nginx = start({ INTERVAL = 1, SECONDS = 600 })
       wait_runs(1)
       local old = nginx:workers()
       assert.is_true(nginx:signal("reload"))
       -- the old workers go, though the run they had would take 600 s
-      local gone = emulator.wait_for(20, function()
+      local gone = shell.wait_for(20, function()
         for _, pid in ipairs(old) do
-          if emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
+          if shell.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
         end
         return true
       end, 0.2)

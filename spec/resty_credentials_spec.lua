@@ -5,34 +5,15 @@
 -- its own) and IAM and the metadata service at the emulator.
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local requests = require("support.requests")
+local test_nginx = require("support.nginx")
 
-local REPO = emulator.run("pwd"):gsub("%s+$", "")
 local ENV_AK, ENV_SK = "RESTYENVAK", "resty-env-secret"
 
-local CONF = [[
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-@USER@
-worker_processes 1;
-env HUAWEICLOUD_SDK_AK=@AK@;
-env HUAWEICLOUD_SDK_SK=@SK@;
-env HUAWEICLOUD_SDK_IAM_ENDPOINT=@EMU@;
-env HUAWEICLOUD_SDK_METADATA_ENDPOINT=@EMU@/ecs-resty;
-pid @DIR@/nginx.pid;
-error_log @DIR@/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path @DIR@/body;
-  proxy_temp_path @DIR@/proxy;
-  fastcgi_temp_path @DIR@/fastcgi;
-  uwsgi_temp_path @DIR@/uwsgi;
-  scgi_temp_path @DIR@/scgi;
-  lua_package_path "@REPO@/lua/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
-  lua_package_cpath "@REPO@/build/luajit/?.so;;";
-  server {
-    listen 127.0.0.1:@PORT@;
-    location = /ping { content_by_lua_block { ngx.say("pong") } }
+-- POST /t: steps ({ call, opts, client = defaults or nil }) run in one
+-- request handler; the answer is their results, as JSON.
+local SERVER = [[
     location = /t {
       client_body_buffer_size 64k;
       content_by_lua_block {
@@ -76,83 +57,34 @@ http {
         ngx.say(cjson.encode(out))
       }
     }
-  }
-}
 ]]
 
+
 describe("OpenResty path (scm.resty): account id, content, ECS keys", function()
-  local emu, dir, base
+  local emu, nginx
 
   setup(function()
-    math.randomseed(os.time() + 10)
-    if not io.open(REPO .. "/build/luajit/scm.so") then
-      emulator.run("make --no-print-directory LUA=luajit all 2>&1")
-    end
     emu = emulator.shared()
-    dir = emulator.tmpdir("scm-resty-cred")
-    for _ = 1, 20 do
-      local port = math.random(20000, 60000)
-      local conf = CONF:gsub("@(%u+)@", {
-        DIR = dir, REPO = REPO, PORT = tostring(port), EMU = emu.url, AK = ENV_AK, SK = ENV_SK,
-        USER = emulator.run("id -u"):match("^0") and "user root;" or "",
-      })
-      local f = assert(io.open(dir .. "/nginx.conf", "w"))
-      f:write(conf)
-      f:close()
-      if emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log 2>/dev/null"):format(
-        emulator.quote(dir), emulator.quote(dir), emulator.quote(dir))) then
-        base = "http://127.0.0.1:" .. port
-        for _ = 1, 50 do
-          if emulator.ok("curl -sf " .. base .. "/ping >/dev/null 2>&1") then return end
-          emulator.run("sleep 0.1")
-        end
-      end
-    end
-    error("nginx did not start: " .. emulator.run("cat " .. dir .. "/error.log"))
+    nginx = test_nginx.openresty({ server = SERVER, env = {
+      HUAWEICLOUD_SDK_AK = ENV_AK, HUAWEICLOUD_SDK_SK = ENV_SK,
+      HUAWEICLOUD_SDK_IAM_ENDPOINT = emu.url, HUAWEICLOUD_SDK_METADATA_ENDPOINT = emu.url .. "/ecs-resty",
+    } })
   end)
 
   teardown(function()
-    if dir then
-      local pid = emulator.run("cat " .. dir .. "/nginx.pid 2>/dev/null || true"):match("%d+")
-      emulator.ok(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit 2>/dev/null"):format(dir, dir, dir))
-      for _ = 1, 50 do
-        if not pid or not emulator.ok("kill -0 " .. pid .. " 2>/dev/null") then break end
-        emulator.run("sleep 0.1")
-      end
-      emulator.run("rm -rf " .. emulator.quote(dir))
-    end
+    if nginx then nginx:stop() end
   end)
 
   before_each(function() emu:reset() end)
 
   -- Runs the steps ({ call, opts, client = defaults or nil }) in one
   -- request handler; returns their results.
-  local function run(steps)
-    local file = os.tmpname()
-    local f = assert(io.open(file, "w"))
-    f:write(cjson.encode(steps))
-    f:close()
-    local out = emulator.run(("curl -sS --max-time 60 --data-binary @%s %s/t"):format(file, base))
-    os.remove(file)
-    local ok, decoded = pcall(cjson.decode, out)
-    if not ok then error("not JSON: " .. out .. "\n" .. emulator.run("tail -20 " .. dir .. "/error.log")) end
-    return decoded
-  end
+  -- Runs the steps ({ call, opts, client = defaults or nil }) in one
+  -- request handler; returns their results.
+  local function run(steps) return (nginx:post_json("/t", steps)) end
 
-  local function requests_to(path)
-    local n, list = 0, {}
-    for _, req in ipairs(emu:log()) do
-      if req.path:sub(-#path) == path then
-        n = n + 1
-        list[n] = req
-      end
-    end
-    return n, list
-  end
-
-  local function signed_headers(req)
-    return req.headers.authorization and req.headers.authorization:match("SignedHeaders=([^,]+)")
-  end
+  local function requests_to(path) return emu:requests_to(path) end
+  local signed_headers = requests.signed_headers
 
   it("env AK/SK alone: one IAM call across list, each, all and a second client", function()
     emu:reset({ ak = ENV_AK, sk = ENV_SK })
@@ -222,20 +154,14 @@ describe("OpenResty path (scm.resty): account id, content, ECS keys", function()
   it("keeps the worker answering while IAM is slow", function()
     emu:reset({ ak = "RESTYSLOWAK", sk = "resty-slow-secret" })
     emu:faults({ { type = "delay", ms = 1500, service = "iam" } })
-    local body = os.tmpname()
-    local f = assert(io.open(body, "w"))
-    f:write(cjson.encode({ { call = "list", opts = { endpoint = emu.url, ak = "RESTYSLOWAK",
-      sk = "resty-slow-secret" } } }))
-    f:close()
-    local bg = emulator.popen(("curl -s --max-time 30 --data-binary @%s %s/t"):format(body, base))
+    local body = shell.temp_file(cjson.encode({ { call = "list", opts = { endpoint = emu.url,
+      ak = "RESTYSLOWAK", sk = "resty-slow-secret" } } }))
+    local bg = shell.popen(("curl -s --max-time 30 --data-binary @%s %s/t"):format(body, nginx.base))
     -- wait until the lookup is in flight
-    for _ = 1, 100 do
-      if requests_to("/v3/auth/domains") > 0 then break end
-      emulator.run("sleep 0.05")
-    end
+    shell.wait_for(5, function() return requests_to("/v3/auth/domains") > 0 end, 0.05)
     local times = {}
     for i = 1, 3 do
-      times[i] = tonumber(emulator.run(("curl -s -o /dev/null -w '%%{time_total}' %s/ping"):format(base)))
+      times[i] = tonumber(shell.run(("curl -s -o /dev/null -w '%%{time_total}' %s/ping"):format(nginx.base)))
     end
     local got = cjson.decode(bg:read("*a"))
     bg:close()

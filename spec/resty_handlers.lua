@@ -1,6 +1,6 @@
--- Handlers of the private nginx of the OpenResty specs (spec/openresty.lua
--- puts spec/ on lua_package_path). Options come as a JSON body; answers
--- are JSON.
+-- Handlers of the private nginx of the OpenResty specs (the server that
+-- spec/support/nginx.lua's openresty() starts has spec/ on its
+-- lua_package_path). Options come as a JSON body; answers are JSON.
 local cjson = require("cjson")
 local resty = require("scm.resty")
 
@@ -25,11 +25,7 @@ local function err_table(err)
     request_id = err.request_id, attempts = err.attempts, text = tostring(err) }
 end
 
-local function ids(list)
-  local t = {}
-  for i, c in ipairs(list) do t[i] = c.id end
-  return t
-end
+local ids = require("support.tables").ids_of
 
 local function say(out)
   ngx.header.content_type = "application/json"
@@ -47,7 +43,7 @@ function M.call(name)
     if name == "list" then
       local page, err = resty.list(opts)
       out = page and { ids = ids(page.certificates), total_count = page.total_count,
-        request_id = page.request_id } or { err = err_table(err) }
+        request_id = page.request_id, first = page.certificates[1] } or { err = err_table(err) }
     elseif name == "all" then
       local certs, err = resty.all(opts)
       out = certs and { ids = ids(certs), total_count = certs.total_count } or { err = err_table(err) }

@@ -3,7 +3,9 @@
 -- bad values never raise, and a failed TLS verification is kind "tls".
 local cjson = require("cjson")
 local emulator = require("emulator")
-local openresty = require("openresty")
+local shell = require("support.shell")
+local pki = require("support.pki")
+local test_nginx = require("support.nginx")
 
 local HANDLERS = [[
     location ~ ^/t/(list|all|each)$ { content_by_lua_block { require("resty_handlers").call(ngx.var[1]) } }
@@ -18,9 +20,8 @@ describe("scm.resty against hostile upstreams", function()
   local emu, nginx
 
   setup(function()
-    math.randomseed(os.time())
     emu = emulator.shared()
-    nginx = openresty.start({
+    nginx = test_nginx.openresty({
       http = "lua_shared_dict state 1m;\n  lua_max_running_timers 256;",
       server = HANDLERS,
     })
@@ -33,18 +34,10 @@ describe("scm.resty against hostile upstreams", function()
   before_each(function() emu:reset() end)
 
   local function call(name, extra, max_time)
-    local out, status = nginx:get("/t/" .. name, cjson.encode(emu:opts(extra)), max_time or 60)
-    local ok, decoded = pcall(cjson.decode, out)
-    assert(ok, ("not JSON (%s): %s\n%s"):format(tostring(status), out, nginx:log():sub(-2000)))
-    return decoded
+    return (nginx:post_json("/t/" .. name, emu:opts(extra), max_time or 60))
   end
 
-  local function json(path, body, max_time)
-    local out, status = nginx:get(path, body, max_time)
-    local ok, decoded = pcall(cjson.decode, out)
-    assert(ok, ("%s: not JSON (%s): %s"):format(path, tostring(status), out))
-    return decoded, status
-  end
+  local function json(path, body, max_time) return nginx:json(path, body, max_time) end
 
   local function json_of(out)
     local ok, decoded = pcall(cjson.decode, out)
@@ -54,7 +47,7 @@ describe("scm.resty against hostile upstreams", function()
 
   local function close_wait()
     local port = emu.url:match(":(%d+)$")
-    local out = emulator.run(("ss -Htan state close-wait '( dport = :%s )' | wc -l"):format(port))
+    local out = shell.run(("ss -Htan state close-wait '( dport = :%s )' | wc -l"):format(port))
     return tonumber(out)
   end
 
@@ -66,7 +59,7 @@ describe("scm.resty against hostile upstreams", function()
         assert.equal(200, status)
         assert.equal(51, got.got)
       end
-      assert.is_truthy(openresty.wait_for(5, function() return close_wait() == 0 end),
+      assert.is_truthy(shell.wait_for(5, function() return close_wait() == 0 end),
         "sockets left in CLOSE-WAIT: " .. tostring(close_wait()))
     end)
 
@@ -77,7 +70,7 @@ describe("scm.resty against hostile upstreams", function()
       for wave = 1, 3 do
         local started = json("/timers?n=100", cjson.encode(emu:opts({ concurrency = 4 })))
         assert.equal(100, started.started)
-        local state = openresty.wait_for(30, function()
+        local state = shell.wait_for(30, function()
           local s = json("/state")
           return s.broke == 100 and s.running == 0 and s
         end)
@@ -85,7 +78,7 @@ describe("scm.resty against hostile upstreams", function()
       end
       local normal = json("/normal")
       assert.is_true(normal.ok, normal.err)
-      assert.is_truthy(openresty.wait_for(10, function() return json("/state").normal end))
+      assert.is_truthy(shell.wait_for(10, function() return json("/state").normal end))
       assert.falsy(nginx:log():find("lua_max_running_timers are not enough", 1, true))
     end)
 
@@ -93,7 +86,7 @@ describe("scm.resty against hostile upstreams", function()
       local _, status = nginx:get("/uncaught", cjson.encode(emu:opts({ endpoint = "http://127.0.0.1:1",
         retries = 0 })), 10)
       assert.equal(500, status)
-      local log = openresty.wait_for(5, function()
+      local log = shell.wait_for(5, function()
         local l = nginx:log()
         return l:find("scm: network error", 1, true) and l
       end)
@@ -168,16 +161,14 @@ describe("scm.resty against hostile upstreams", function()
   describe("TLS", function()
     local dir, tls
     setup(function()
-      dir = emulator.tmpdir("scm-resty-tls")
-      local q = function(name) return emulator.quote(dir .. "/" .. name) end
-      emulator.run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-        .. "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " .. q("key.pem")
-        .. " -out " .. q("cert.pem") .. " 2>&1")
-      tls = emulator.start("--tls-cert " .. q("cert.pem") .. " --tls-key " .. q("key.pem"), dir .. "/cert.pem")
+      dir = shell.tmpdir("scm-resty-tls")
+      -- a server certificate from a CA nginx does not know
+      local ca = pki.ca(dir, "ca", "scm-hostile-ca")
+      tls = emulator.start(pki.server(dir, "ca"), ca)
     end)
     teardown(function()
       if tls then tls:stop() end
-      emulator.run("rm -rf " .. emulator.quote(dir))
+      shell.run("rm -rf " .. shell.quote(dir))
     end)
 
     it("a certificate nginx does not trust is kind tls, 20 times out of 20", function()
@@ -302,7 +293,7 @@ describe("scm.resty against hostile upstreams", function()
   describe("the connection cap", function()
     local capped
     setup(function()
-      capped = openresty.start({
+      capped = test_nginx.openresty({
         http = 'init_worker_by_lua_block { require("scm.resty").configure({ max_connections = 2 }) }',
         server = HANDLERS,
       })
@@ -360,19 +351,19 @@ describe("scm.resty against hostile upstreams", function()
 
   describe("a worker told to exit", function()
     it("stops waiting to retry at once", function()
-      local own = openresty.start({ server = HANDLERS .. [[
+      local own = test_nginx.openresty({ server = HANDLERS .. [[
     location = /retrying { content_by_lua_block { require("resty_handlers").retrying() } }
 ]] })
       local ok, err = pcall(function()
         emu:faults({ { type = "raw", head = "HTTP/1.1 503 Busy\r\nRetry-After: 20\r\nContent-Length: 0", count = 3 } })
         local started = json_of(own:get("/retrying", cjson.encode(emu:opts({ retries = 2 }))))
         assert.is_true(started.ok)
-        assert.is_truthy(openresty.wait_for(10, function() return #emu:log() >= 1 end))
-        local pid = emulator.run("cat " .. own.dir .. "/nginx.pid"):match("%d+")
-        local t0 = tonumber(emulator.run("date +%s.%N"))
-        emulator.run(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit"):format(own.dir, own.dir, own.dir))
-        local gone = openresty.wait_for(30, function() return not emulator.ok("kill -0 " .. pid .. " 2>/dev/null") end)
-        local took = tonumber(emulator.run("date +%s.%N")) - t0
+        assert.is_truthy(shell.wait_for(10, function() return #emu:log() >= 1 end))
+        local pid = shell.run("cat " .. own.dir .. "/nginx.pid"):match("%d+")
+        local t0 = tonumber(shell.run("date +%s.%N"))
+        shell.run(("nginx -p %s -c %s/nginx.conf -e %s/error.log -s quit"):format(own.dir, own.dir, own.dir))
+        local gone = shell.wait_for(30, function() return not shell.ok("kill -0 " .. pid .. " 2>/dev/null") end)
+        local took = tonumber(shell.run("date +%s.%N")) - t0
         assert.is_truthy(gone)
         assert.is_true(took < 5, ("nginx took %.1f s to quit"):format(took))
         assert.equal(1, #emu:log())

@@ -4,7 +4,9 @@
 local scm = require("scm")
 local cjson = require("cjson")
 local emulator = require("emulator")
-local openresty = require("openresty")
+local shell = require("support.shell")
+local test_nginx = require("support.nginx")
+local tables = require("support.tables")
 
 local HANDLERS = [[
     location ~ ^/t/(list|all|each)$ { content_by_lua_block { require("resty_handlers").call(ngx.var[1]) } }
@@ -14,20 +16,15 @@ describe("both paths give the same results and errs", function()
   local emu, nginx
 
   setup(function()
-    math.randomseed(os.time())
     emu = emulator.shared()
-    nginx = openresty.start({ server = HANDLERS })
+    nginx = test_nginx.openresty({ server = HANDLERS })
   end)
 
   teardown(function()
     if nginx then nginx:stop() end
   end)
 
-  local function ids(list)
-    local t = {}
-    for i, c in ipairs(list) do t[i] = c.id end
-    return t
-  end
+  local ids = tables.ids_of
 
   -- what matters of an outcome: the ids and total, or the err's fields
   local function outcome(ok_value, err)
@@ -132,9 +129,9 @@ describe("both paths give the same results and errs", function()
     local results = {}
     for i, path in ipairs({ via_curl, via_nginx }) do
       emu:reset({ certs = 500, latency_ms = 400 })
-      local t0 = tonumber(emulator.run("date +%s.%N"))
+      local t0 = tonumber(shell.run("date +%s.%N"))
       results[i] = path("all", emu:opts({ concurrency = 1, deadline = 1.5 }))
-      local took = tonumber(emulator.run("date +%s.%N")) - t0
+      local took = tonumber(shell.run("date +%s.%N")) - t0
       assert.is_true(took < 2.5, ("took %.2f s"):format(took))
     end
     assert.equal("timeout", results[1].kind)

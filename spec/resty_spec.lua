@@ -4,89 +4,24 @@
 local scm = require("scm")
 local cjson = require("cjson")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local tables = require("support.tables")
+local test_nginx = require("support.nginx")
 
-local REPO = emulator.run("pwd"):gsub("%s+$", "")
-
--- A private nginx serving test handlers: POST /t/<call> with the options
--- as JSON; the answer is what the call gave, as JSON.
-local CONF = [[
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-@USER@
-worker_processes 1;
-pid @DIR@/nginx.pid;
-error_log @DIR@/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path @DIR@/body;
-  proxy_temp_path @DIR@/proxy;
-  fastcgi_temp_path @DIR@/fastcgi;
-  uwsgi_temp_path @DIR@/uwsgi;
-  scgi_temp_path @DIR@/scgi;
-  lua_package_path "@REPO@/lua/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
-  lua_package_cpath "@REPO@/build/luajit/?.so;;";
-  server {
-    listen 127.0.0.1:@PORT@;
-    location = /ping { content_by_lua_block { ngx.say("pong") } }
-    location ~ ^/t/(list|all|each)$ {
-      client_body_buffer_size 64k;
-      content_by_lua_block {
-        local cjson = require("cjson")
-        local resty = require("scm.resty")
-        ngx.req.read_body()
-        local opts = cjson.decode(ngx.req.get_body_data())
-        local call = ngx.var[1]
-        local function err_table(err)
-          return { kind = err.kind, status = err.status, code = err.code, message = err.message,
-            request_id = err.request_id, attempts = err.attempts, text = tostring(err) }
-        end
-        local function ids(list)
-          local t = {}
-          for i, c in ipairs(list) do t[i] = c.id end
-          return t
-        end
-        local out
-        local ok, raised = pcall(function()
-          if call == "list" then
-            local page, err = resty.list(opts)
-            out = page and { ids = ids(page.certificates), total_count = page.total_count,
-              request_id = page.request_id, first = page.certificates[1] } or { err = err_table(err) }
-          elseif call == "all" then
-            local certs, err = resty.all(opts)
-            out = certs and { ids = ids(certs), total_count = certs.total_count } or { err = err_table(err) }
-          else
-            local list = {}
-            local it = resty.each(opts)
-            local eok, eerr = pcall(function()
-              for cert in it do list[#list + 1] = cert.id end
-            end)
-            -- each raises a string (what nginx logs); the err is it.err
-            out = eok and { ids = list } or { err = it.err and err_table(it.err), raised = tostring(eerr) }
-          end
-        end)
-        if not ok then out = { raised = tostring(raised) } end
-        ngx.header.content_type = "application/json"
-        ngx.say(cjson.encode(out))
-      }
-    }
-  }
-}
+-- A private nginx serving the test handlers (spec/resty_handlers.lua):
+-- POST /t/<call> with the options as JSON; the answer is what the call
+-- gave, as JSON.
+local HANDLERS = [[
+    location ~ ^/t/(list|all|each)$ { content_by_lua_block { require("resty_handlers").call(ngx.var[1]) } }
 ]]
 
 describe("OpenResty path (scm.resty)", function()
-  local emu, dir, base
-
-  local nginx
+  local emu, nginx, base
 
   setup(function()
-    math.randomseed(os.time())
-    if not io.open(REPO .. "/build/luajit/scm.so") then
-      emulator.run("make --no-print-directory LUA=luajit all 2>&1")
-    end
     emu = emulator.shared()
-    nginx = emulator.nginx(CONF)
-    dir, base = nginx.dir, nginx.base
+    nginx = test_nginx.openresty({ server = HANDLERS })
+    base = nginx.base
   end)
 
   teardown(function()
@@ -96,25 +31,10 @@ describe("OpenResty path (scm.resty)", function()
   before_each(function() emu:reset() end)
 
   local function call(name, extra, opts)
-    local body = cjson.encode(opts or emu:opts(extra))
-    local file = os.tmpname()
-    local f = assert(io.open(file, "w"))
-    f:write(body)
-    f:close()
-    local out = emulator.run(("curl -sS --max-time 60 --data-binary @%s %s/t/%s"):format(file, base, name))
-    os.remove(file)
-    local ok, decoded = pcall(cjson.decode, out)
-    if not ok then
-      error("not JSON: " .. out .. "\n" .. emulator.run("grep -m3 -A12 error " .. dir .. "/error.log"))
-    end
-    return decoded
+    return (nginx:post_json("/t/" .. name, opts or emu:opts(extra)))
   end
 
-  local function ids_of(list)
-    local t = {}
-    for i, c in ipairs(list) do t[i] = c.id end
-    return t
-  end
+  local ids_of = tables.ids_of
 
   it("lists one page like scm.list", function()
     local got = call("list", { limit = 20, offset = 40, status = "ISSUED" })
@@ -233,17 +153,15 @@ describe("OpenResty path (scm.resty)", function()
 
   it("keeps the worker answering while a listing is in flight", function()
     emu:reset({ certs = 200, latency_ms = 1000 })
-    local body = os.tmpname()
-    local f = assert(io.open(body, "w"))
-    f:write(cjson.encode(emu:opts({ concurrency = 2 })))
-    f:close()
+    local body = shell.temp_file(cjson.encode(emu:opts({ concurrency = 2 })))
     -- a listing of 4 pages at 1 s each, in the background
-    local bg = emulator.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
-    emulator.run("sleep 0.3")
+    local bg = shell.popen(("curl -s --max-time 30 --data-binary @%s %s/t/all"):format(body, base))
+    -- wait until the listing is in flight: its first request has arrived
+    shell.wait_for(10, function() return #emu:log() >= 1 end, 0.05)
     -- the same single worker answers meanwhile
     local times = {}
     for i = 1, 5 do
-      times[i] = tonumber(emulator.run(("curl -s -o /dev/null -w '%%{time_total}' %s/ping"):format(base)))
+      times[i] = tonumber(shell.run(("curl -s -o /dev/null -w '%%{time_total}' %s/ping"):format(base)))
     end
     local listed = cjson.decode(bg:read("*a"))
     bg:close()
@@ -257,33 +175,29 @@ describe("OpenResty path (scm.resty)", function()
 
   it("the example configuration serves /certs and logs expiring certificates", function()
     emu:reset({ certs = 300 })
-    local edir = emulator.tmpdir("scm-example")
-    local eport = math.random(20000, 60000)
-    local env = ("SCM_ENDPOINT=%s SCM_TOKEN=%s EXPIRY_DAYS=30"):format(emu.url, emu:config().token)
-    emulator.run(("%s examples/openresty/run start %s %d 2>&1"):format(env, edir, eport))
+    local example = test_nginx.example({ SCM_ENDPOINT = emu.url, SCM_TOKEN = emu:config().token,
+      EXPIRY_DAYS = 30 })
     local ok, err = pcall(function()
-      local out
-      for _ = 1, 50 do
-        local p = emulator.popen(("curl -s http://127.0.0.1:%d/certs"):format(eport))
-        out = p:read("*a")
+      local out = shell.wait_for(5, function()
+        local p = shell.popen(("curl -s %s/certs"):format(example.base))
+        local text = p:read("*a")
         p:close()
-        if out ~= "" then break end
-        emulator.run("sleep 0.1")
-      end
+        return text ~= "" and text
+      end)
       local got = cjson.decode(out)
       local expected = assert(scm.all(emu:opts({ sort_key = "certExpiredTime", sort_dir = "ASC" })))
       assert.equal(300, got.total_count)
       assert.same(ids_of(expected), ids_of(got.certificates))
       -- the timer's line comes when its listing is done: waited for, with a deadline
       local pattern = "scm expiry check: %d+ of 300 certificates expire within 30 days"
-      local log = require("openresty").wait_for(30, function()
-        local l = emulator.run("cat " .. edir .. "/error.log")
+      local log = shell.wait_for(30, function()
+        local l = example:log()
         return l:match(pattern) and l
       end)
-      assert.is_truthy(log, "no expiry check line in the log: " .. emulator.run("cat " .. edir .. "/error.log"))
+      assert.is_truthy(log, "no expiry check line in the log: " .. example:log())
       assert.matches(pattern, log)
     end)
-    emulator.run(("examples/openresty/run stop %s; rm -rf %s"):format(edir, edir))
+    example:stop()
     assert(ok, err)
   end)
 end)

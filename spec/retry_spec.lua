@@ -3,6 +3,7 @@
 -- says how many attempts were made.
 local scm = require("scm")
 local emulator = require("emulator")
+local tables = require("support.tables")
 
 describe("retries", function()
   local emu
@@ -10,19 +11,11 @@ describe("retries", function()
   setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
 
-  local function api_requests()
-    local n = 0
-    for _, req in ipairs(emu:log()) do
-      if req.path == "/v3/scm/certificates" then n = n + 1 end
-    end
-    return n
-  end
+  local function api_requests() return emu:api_requests() end
 
   local function status(code, extra)
-    local f = { type = "status", status = code, content_type = "application/json",
-      body = '{"error_code":"SCM.4001","error_msg":"try later"}' }
-    for k, v in pairs(extra or {}) do f[k] = v end
-    return f
+    return tables.merge({ type = "status", status = code, content_type = "application/json",
+      body = '{"error_code":"SCM.4001","error_msg":"try later"}' }, extra)
   end
 
   it("one 503, then the page: 2 requests", function()

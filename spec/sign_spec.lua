@@ -1,6 +1,7 @@
 -- AK/SK: SDK-HMAC-SHA256 signing, and requests signed with it.
 local scm = require("scm")
 local emulator = require("emulator")
+local tables = require("support.tables")
 
 describe("scm.sign", function()
   it("reproduces the first published vector", function()
@@ -45,9 +46,7 @@ describe("AK/SK requests", function()
   before_each(function() emu:reset() end)
 
   local function ak_opts(extra)
-    local o = { endpoint = emu.url, ak = AK, sk = SK }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return o
+    return tables.merge({ endpoint = emu.url, ak = AK, sk = SK }, extra)
   end
 
   local function authorization(req)

@@ -2,38 +2,25 @@
 -- verification rejects it, cafile or verify = false accept it.
 local scm = require("scm")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local pki = require("support.pki")
 
 describe("TLS", function()
   local dir, emu, other_ca
 
-  local function openssl(args)
-    emulator.run("openssl " .. args .. " 2>&1")
-  end
-
   setup(function()
-    dir = emulator.tmpdir("scm-tls")
-    local q = function(name) return emulator.quote(dir .. "/" .. name) end
+    dir = shell.tmpdir("scm-tls")
     -- a CA, and a server certificate for 127.0.0.1 and localhost signed by it
-    openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=scm-test-ca -keyout "
-      .. q("ca.key") .. " -out " .. q("ca.pem"))
-    openssl("req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout " .. q("server.key")
-      .. " -out " .. q("server.csr"))
-    local ext = assert(io.open(dir .. "/ext.cnf", "w"))
-    ext:write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    ext:close()
-    openssl("x509 -req -days 2 -in " .. q("server.csr") .. " -CA " .. q("ca.pem") .. " -CAkey "
-      .. q("ca.key") .. " -CAcreateserial -extfile " .. q("ext.cnf") .. " -out " .. q("server.pem"))
+    local ca = pki.ca(dir, "ca", "scm-test-ca")
+    local serve = pki.server(dir, "ca")
     -- an unrelated CA
-    openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout "
-      .. q("other.key") .. " -out " .. q("other.pem"))
-    other_ca = dir .. "/other.pem"
-    emu = emulator.start("--tls-cert " .. q("server.pem") .. " --tls-key " .. q("server.key"),
-      dir .. "/ca.pem")
+    other_ca = pki.ca(dir, "other", "other-ca")
+    emu = emulator.start(serve, ca)
   end)
 
   teardown(function()
     if emu then emu:stop() end
-    emulator.run("rm -rf " .. emulator.quote(dir))
+    shell.run("rm -rf " .. shell.quote(dir))
   end)
 
   it("serves https", function()
