@@ -39,7 +39,9 @@ function M.launch(o)
   shell.check_isolated()
   local dir = shell.tmpdir(o.name or "scm-nginx")
   for _ = 1, 20 do
-    local port = math.random(20000, 60000)
+    -- below Linux's ephemeral range (32768-60999): never a port an
+    -- outgoing connection holds
+    local port = math.random(20000, 32767)
     if o.start(dir, port) then
       local n = setmetatable({ dir = dir, port = port, base = "http://127.0.0.1:" .. port,
         conf = dir .. "/" .. (o.conf or "nginx.conf"), stopper = o.stop }, Nginx)
