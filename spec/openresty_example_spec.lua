@@ -189,7 +189,8 @@ describe("OpenResty example", function()
     local most = 0
     for n in run("cat " .. samples):gmatch("%d+") do most = math.max(most, tonumber(n)) end
     os.remove(samples)
-    -- the cap: the listing's concurrency (4) per worker (2)
+    -- the cap: resty.configure{ max_connections = 8 } per worker (2),
+    -- and the listing's concurrency (4) per worker below it
     assert.is_true(most <= 8, "upstream connections at once: " .. most)
     assert.is_true(most >= 1) -- the sampling saw them (pooled ones stay open)
     local conns = {}

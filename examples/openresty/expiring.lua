@@ -70,6 +70,9 @@ end
 -- In init_worker_by_lua, in every worker: the check runs once per
 -- CHECK_EVERY seconds for the whole nginx.
 function M.start()
+  -- at most 8 upstream connections per worker for every listing together
+  -- (the cache makes it one listing at a time; the cap holds anyway)
+  require("scm.resty").configure({ max_connections = 8 })
   local every = tonumber(os.getenv("CHECK_EVERY")) or 3600
   local ok, err = timer.every(every, M.check, { dict = "scm_timers", name = "expiry-check" })
   if not ok then ngx.log(ngx.ERR, "scm expiry check not started: ", err) end
