@@ -10,8 +10,8 @@ local M = {}
 local MAX_ENTRIES = 100000
 
 local entries = {}
-local ENTRY_FIELDS = { "method", "path", "query", "args", "headers", "connection", "connection_requests", "ssl_session_reused",
-  "request_id", "time" }
+local ENTRY_FIELDS = { "method", "path", "query", "args", "headers", "connection", "connection_requests",
+  "ssl_session_reused", "request_id", "time" }
 
 local function flat_headers()
   local out = {}
