@@ -10,7 +10,8 @@ local M = {}
 local MAX_ENTRIES = 100000
 
 local entries = {}
-local ENTRY_FIELDS = { "method", "path", "query", "args", "headers", "connection", "request_id", "time" }
+local ENTRY_FIELDS = { "method", "path", "query", "args", "headers", "connection", "connection_requests",
+  "ssl_session_reused", "request_id", "time" }
 
 local function flat_headers()
   local out = {}
@@ -34,6 +35,11 @@ function M.record()
     args = ngx.req.get_uri_args(0),
     headers = flat_headers(),
     connection = tonumber(ngx.var.connection),
+    -- 1 for the first request on its connection
+    connection_requests = tonumber(ngx.var.connection_requests),
+    -- "r" when the connection's TLS handshake resumed a session, "." when
+    -- it was a full one; absent (plain HTTP) otherwise
+    ssl_session_reused = ngx.var.https == "on" and ngx.var.ssl_session_reused or nil,
     request_id = ngx.var.request_id,
     time = ngx.now(),
   }, ENTRY_FIELDS)

@@ -319,13 +319,16 @@ local function exchange(req, deadline)
     release(lease)
     return nil, io_cause(err), "connect to " .. host .. ": " .. tostring(err)
   end
-  if scheme == "https" and sock:getreusedtimes() == 0 then
+  local fresh_tls = scheme == "https" and sock:getreusedtimes() == 0
+  if fresh_tls then
     -- The CA bundle is nginx's lua_ssl_trusted_certificate. The session
     -- argument is never false: with false, resty.core reports some failed
     -- verifications as success; with nil or a session it may raise
     -- "assertion failed!" for them instead, which the pcall turns into
-    -- the failed verification it is.
-    local hok, sess, herr = pcall(sock.sslhandshake, sock, sessions[pool], name, req.verify)
+    -- the failed verification it is. With ssl_session_reuse = false no
+    -- session is offered (nil), so the handshake is a full one.
+    local offered = req.ssl_session_reuse and sessions[pool] or nil
+    local hok, sess, herr = pcall(sock.sslhandshake, sock, offered, name, req.verify)
     if not hok or not sess then
       sock:close()
       release(lease)
@@ -334,9 +337,17 @@ local function exchange(req, deadline)
         or (not hok or msg:find("^%d+: ") or msg:find("certificate", 1, true)) and "verify" or "handshake"
       return nil, cause, "TLS handshake: " .. msg
     end
-    if req.ssl_session_reuse then sessions[pool] = sess else sessions[pool] = nil end
+    if req.ssl_session_reuse then sessions[pool] = sess end
   end
   local res, cause, message, status = converse(sock, req, host, port, scheme, target, deadline)
+  if res and fresh_tls and req.ssl_session_reuse then
+    -- TLS 1.3 servers send their session tickets after the handshake: the
+    -- session the handshake returned cannot be resumed, the one the
+    -- connection holds once a response has been read can. Asked on a
+    -- connection already handshaken, sslhandshake only hands it out.
+    local sok, current = pcall(sock.sslhandshake, sock, nil, name, req.verify)
+    if sok and type(current) == "cdata" then sessions[pool] = current end
+  end
   if res and res.keep then
     sock:setkeepalive(req.keepalive_timeout, req.pool_size)
   else
