@@ -276,9 +276,11 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 	}
 }
 
+/* The iterator's __call: it(state, control), as a generic for calls it. */
 static int iter_call(lua_State *L)
 {
 	scm_iter *it = check_iter(L, 1);
+	lua_settop(L, 1);
 	switch (next_cert(L, it, 1)) {
 	case 1:
 		return 1;
@@ -288,6 +290,16 @@ static int iter_call(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
+}
+
+/* What scm.each returns first: a closure over the iterator, called by a
+ * generic for with (state, control) or by hand with nothing, as
+ * string.gmatch's and io.lines' are; the arguments are ignored. */
+static int iter_next(lua_State *L)
+{
+	lua_settop(L, 0);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	return iter_call(L);
 }
 
 static int iter_gc(lua_State *L)
@@ -356,11 +368,12 @@ int scm_each(lua_State *L, int client, int opts, int arg)
 {
 	if (iter_new(L, client, opts, arg) == NULL)
 		return lua_error(L); /* each raises the err table */
-	lua_pushcfunction(L, iter_call);
-	lua_insert(L, -2);
+	lua_pushvalue(L, -1);
+	lua_pushcclosure(L, iter_next, 1);
 	lua_pushnil(L);
-	lua_pushvalue(L, -2); /* to-be-closed value of a 5.4 generic for */
-	return 4;
+	lua_pushnil(L);
+	lua_pushvalue(L, -4); /* to-be-closed value of a 5.4 generic for */
+	return 4;             /* next, nil, nil, the iterator */
 }
 
 int scm_all(lua_State *L, int client, int opts, int arg)
