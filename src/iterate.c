@@ -353,7 +353,7 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
 	it->retries = scm_opt_retries(&it->o);
 	it->pid = getpid();
-	it->multi = curl_multi_init();
+	it->multi = scm_multi_new();
 	if (it->multi == NULL)
 		luaL_error(L, "scm: not enough memory for a listing");
 	for (k = 0; k < MAX_CONCURRENCY; k++)

@@ -241,6 +241,8 @@ int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o
 			       const scm_request *r);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
+/* curl_multi_init, with its sockets close-on-exec. */
+CURLM *scm_multi_new(void);
 /* Notes how a transfer ended (libcurl's code, status, errno). */
 void scm_transfer_ended(scm_transfer *t, CURLcode code);
 /* Frees what one exchange holds (headers are wiped: they carry secrets),
