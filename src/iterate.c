@@ -376,6 +376,16 @@ int scm_each(lua_State *L, int client, int opts, int arg)
 	return 4;             /* next, nil, nil, the iterator */
 }
 
+/* The certificates the first page's total_count announces from the
+ * listing's offset, as an array size; a server's total_count can be
+ * anything, so at most PRESIZE_MAX (the array grows beyond it). */
+#define PRESIZE_MAX 65536
+static int presize(const scm_iter *it)
+{
+	lua_Integer n = it->listing.total - it->listing.start;
+	return n <= 0 ? 0 : n > PRESIZE_MAX ? PRESIZE_MAX : (int)n;
+}
+
 int scm_all(lua_State *L, int client, int opts, int arg)
 {
 	scm_iter *it = iter_new(L, client, opts, arg);
@@ -383,9 +393,16 @@ int scm_all(lua_State *L, int client, int opts, int arg)
 	int n = 0, r;
 	if (it == NULL)
 		return 2; /* nil, err */
-	lua_newtable(L);
-	while ((r = next_cert(L, it, iter)) == 1)
+	/* The array is made once the first page tells how many there are:
+	 * sized for them at once, it does not grow by doubling. */
+	r = next_cert(L, it, iter);
+	lua_createtable(L, r == 1 ? presize(it) : 0, 1);
+	if (r == 1) {
+		lua_insert(L, -2);
 		lua_rawseti(L, iter + 1, ++n);
+		while ((r = next_cert(L, it, iter)) == 1)
+			lua_rawseti(L, iter + 1, ++n);
+	}
 	if (r < 0) {
 		lua_pushnil(L);
 		lua_insert(L, -2);
