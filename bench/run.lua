@@ -83,6 +83,20 @@ local ok, err = pcall(function()
     local i, lua_kib, rss = line:match("(%d+) (%S+) (%d+)")
     soak[#soak + 1] = { calls = tonumber(i), lua = tonumber(lua_kib), rss = tonumber(rss) }
   end
+
+  -- scm.all against scm.each at 0 ms: the CPU of the listing alone, each
+  -- in a fresh process, the two in turn
+  io.stderr:write("bench: all against each\n")
+  local cpu_of = { each = {}, all = {} }
+  for _ = 1, 3 * RUNS do
+    for _, how in ipairs({ "each", "all" }) do
+      local count, s = sh(("%s%s bench/all_cpu.lua %s %s %s"):format(env, LUA, url, token, how))
+        :match("^(%d+)%s+(%S+)$")
+      assert(tonumber(count) == CERTS, how .. " listed " .. tostring(count))
+      cpu_of[how][#cpu_of[how] + 1] = tonumber(s)
+    end
+  end
+  local each_cpu, all_cpu = median(cpu_of.each), median(cpu_of.all)
   sh(("curl -sf -X POST -d '{}' %s/_emulator/reset"):format(url))
 
   -- CPU per page
@@ -128,6 +142,9 @@ local ok, err = pcall(function()
   w(("- peak RSS of each for 10,000 certificates within 10%% of that for 1,000: %.1f MiB "
     .. "against %.1f MiB, %.2fx — %s"):format(scm[16].rss / 1024, small.rss / 1024,
     scm[16].rss / small.rss, verdict(scm[16].rss / small.rss <= 1.10)))
+  w(("- scm.all within 1.2x the CPU of scm.each at 0 ms (10,000 certificates, the listing alone, "
+    .. "median of %d each, in turn): %.2fx (%.1f ms against %.1f ms) — %s"):format(3 * RUNS,
+    all_cpu / each_cpu, all_cpu * 1e3, each_cpu * 1e3, verdict(all_cpu / each_cpu <= 1.2)))
   w("")
   w("## Soak")
   w("")
