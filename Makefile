@@ -80,8 +80,8 @@ deps:
 	@sh scripts/deps $(LUA)
 
 # Test-only helpers, next to the module the specs load; never installed.
-TESTLIBS = $(BUILD)/scm_testfork.so
-$(BUILD)/scm_testfork.so: spec/support/testfork.c | $(BUILD)
+TESTLIBS = $(BUILD)/scm_testfork.so $(BUILD)/scm_testalloc.so
+$(BUILD)/scm_test%.so: spec/support/test%.c | $(BUILD)
 	$(CC) $(WARN) -fPIC -shared $(CFLAGS) $(LUA_CFLAGS) -o $@ $<
 testlibs: $(TESTLIBS)
 
