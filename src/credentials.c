@@ -68,7 +68,18 @@ static void check_pair(lua_State *L, int arg, const scm_opts *o,
 						     sk_name, where, ak_name));
 }
 
-static int from_environment(lua_State *L, int arg, scm_opts *o)
+/* Sets option id to a copy of s kept in the holder table: the options
+ * outlive the call (an iterator reads them page after page), the
+ * environment's storage may change or go meanwhile. */
+static void set_copy(lua_State *L, scm_opts *o, int id, const char *s, int holder)
+{
+	size_t len = strlen(s);
+	lua_pushlstring(L, s, len);
+	set_value(o, id, lua_tostring(L, -1), len);
+	lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
+}
+
+static int from_environment(lua_State *L, int arg, scm_opts *o, int holder)
 {
 	int k, any = 0;
 	const char *value[NCRED];
@@ -87,7 +98,7 @@ static int from_environment(lua_State *L, int arg, scm_opts *o)
 		if (!usable(value[k], strlen(value[k])))
 			luaL_argerror(L, arg, lua_pushfstring(L,
 				"%s must not contain CR or LF", ENV_NAMES[k]));
-		set_value(o, IDS[k], value[k], strlen(value[k]));
+		set_copy(L, o, IDS[k], value[k], holder);
 	}
 	check_pair(L, arg, o, ENV_AK, ENV_SK, " in the environment");
 	return 1;
@@ -236,7 +247,8 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 			luaL_argerror(L, arg, "security_token and domain_id go with ak and sk");
 		return;
 	}
-	if (from_environment(L, arg, o))
+	holder = scm_absindex(L, holder);
+	if (from_environment(L, arg, o, holder))
 		return;
 	sw = getenv(ENV_SWITCH);
 	if (sw != NULL && sw[0] != '\0' && strcmp(sw, "ecs") != 0)
@@ -250,7 +262,7 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 		if (domain != NULL && domain[0] != '\0') {
 			if (!usable(domain, strlen(domain)))
 				luaL_argerror(L, arg, ENV_DOMAIN_ID " must not contain CR or LF");
-			set_value(o, SCM_OPT_DOMAIN_ID, domain, strlen(domain));
+			set_copy(L, o, SCM_OPT_DOMAIN_ID, domain, holder);
 		}
 		return;
 	}
