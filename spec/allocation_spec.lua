@@ -119,6 +119,35 @@ describe("a memory error anywhere", function()
     end)
   end)
 
+  it("keys from the ECS metadata service, fetched and then cached", function()
+    local n = 0
+    every_allocation_failing(function()
+      n = n + 1
+      -- a new address every few runs: the fetch, then the cache
+      testalloc.putenv("HUAWEICLOUD_SDK_METADATA_ENDPOINT", emu.url .. "/ecs-alloc-" .. (n - n % 4))
+      local client = scm.new({ endpoint = emu.url, credentials = "ecs", domain_id = cfg.domain_id,
+        limit = 10, retries = 0 })
+      assert(client:list())
+      client:close()
+    end)
+    testalloc.putenv("HUAWEICLOUD_SDK_METADATA_ENDPOINT", emu.url .. "/metadata-unset")
+  end)
+
+  it("keys from the credentials file", function()
+    local dir = emulator.tmpdir("alloc-credentials")
+    local f = assert(io.open(dir .. "/credentials", "w"))
+    f:write("[global]\nak = ALLOCAK\nsk = allocsk-secret\ndomain_id = ", cfg.domain_id, "\n")
+    f:close()
+    testalloc.putenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE", dir .. "/credentials")
+    local ok, err = pcall(every_allocation_failing, function()
+      assert(scm.list({ endpoint = emu.url, limit = 10, retries = 0 }))
+    end)
+    testalloc.putenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE", "")
+    os.remove(dir .. "/credentials")
+    os.remove(dir)
+    assert(ok, err)
+  end)
+
   it("the account id looked up through IAM", function()
     every_allocation_failing(function()
       local client = scm.new(signed({ domain_id = false }))

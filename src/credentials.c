@@ -130,6 +130,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 	const char *path = getenv(ENV_FILE);
 	const char *home = getenv("HOME");
 	char fallback[1024], *text, *start, *line, *next;
+	scm_buf *box;
 	size_t len = 0;
 	struct stat st;
 	int fd, k, in_section = 0, has_section = 0, any = 0;
@@ -140,12 +141,20 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 		snprintf(fallback, sizeof fallback, "%s/.huaweicloud/credentials", home);
 		path = fallback;
 	}
+	/* A boxed buffer, made before the file is opened (a raise cannot
+	 * leak either), and whose __gc wipes the keys it held */
+	box = scm_buf_box(L);
+	if (scm_buf_reserve(box, MAX_FILE + 1) != 0)
+		return luaL_error(L, "scm: not enough memory");
 	/* Opened without blocking and checked before reading: a directory,
 	 * FIFO or device is refused at once, never read. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT && path == fallback)
+		if (errno == ENOENT && path == fallback) {
+			scm_buf_free(box);
+			lua_pop(L, 1);
 			return 0;
+		}
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read the credentials file %s: %s", path, strerror(errno)));
 	}
@@ -154,8 +163,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read %s: not a regular file", path));
 	}
-	/* A userdata, so that a memory error while parsing cannot leak it */
-	text = lua_newuserdata(L, MAX_FILE + 1);
+	text = box->data;
 	while (len < MAX_FILE) {
 		ssize_t got = read(fd, text + len, MAX_FILE - len);
 		if (got < 0 && errno == EINTR)
@@ -206,7 +214,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 			any |= k < 2;
 		}
 	}
-	wipe(text, len);
+	scm_buf_wipe(box);
 	lua_pop(L, 1); /* the text */
 	if (!any) {
 		for (k = 0; k < NCRED; k++)
