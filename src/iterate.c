@@ -1,4 +1,5 @@
-/* Every certificate across pages. The first page tells total_count; from
+/* Every certificate across pages; and scm.list, one page over the same
+ * driver (transfers, retries, deadline). The first page tells total_count; from
  * then on every offset is known, so up to `concurrency` pages are fetched
  * side by side through libcurl's multi interface, over the client's pooled
  * connections, and handed out in the server's order. */
@@ -39,7 +40,8 @@ typedef struct scm_iter {
 	scm_listing listing;  /* offsets, when to stop, ids handed out (plan.c) */
 	int pos, count;       /* position in the current page */
 	int closed;
-	pid_t pid; /* the process its transfers belong to */
+	int one_page; /* scm.list: the offset and limit as the caller gave them */
+	pid_t pid;    /* the process its transfers belong to */
 } scm_iter;
 
 /* ---- transfers ----------------------------------------------------------- */
@@ -89,8 +91,10 @@ static void iter_close(scm_iter *it)
 static int start(scm_iter *it, page_slot *s)
 {
 	scm_opts o = it->o;
-	o.v[SCM_OPT_OFFSET].set = 1;
-	o.v[SCM_OPT_OFFSET].i = s->offset;
+	if (!it->one_page) {
+		o.v[SCM_OPT_OFFSET].set = 1;
+		o.v[SCM_OPT_OFFSET].i = s->offset;
+	}
 	if (it->deadline > 0) /* an attempt gets at most what is left */
 		scm_cap_timeout(&o, it->deadline - scm_now());
 	if (scm_transfer_setup(&s->t, it->client->share, &o) != 0 ||
@@ -236,6 +240,66 @@ static int next_page(lua_State *L, scm_iter *it)
 
 /* ---- the Lua face ---------------------------------------------------------- */
 
+/* Pushes a closed iterator: its __gc stops and frees whatever it holds
+ * once it is opened, if a raise comes first. */
+static scm_iter *iter_push(lua_State *L)
+{
+	scm_iter *it = lua_newuserdata(L, sizeof *it);
+	memset(it, 0, sizeof *it);
+	it->closed = 1;
+	luaL_setmetatable(L, SCM_ITER_MT);
+	return it;
+}
+
+/* Opens the iterator on client c with its options read: the deadline,
+ * retries, the multi handle. Raises when out of memory. */
+static void iter_open(lua_State *L, scm_iter *it, scm_client *c)
+{
+	int k;
+	if (it->o.v[SCM_OPT_DEADLINE].set)
+		it->deadline = scm_now() + it->o.v[SCM_OPT_DEADLINE].n;
+	it->retries = scm_opt_retries(&it->o);
+	it->pid = getpid();
+	it->multi = scm_multi_new();
+	if (it->multi == NULL)
+		luaL_error(L, "scm: not enough memory for a listing");
+	for (k = 0; k < MAX_CONCURRENCY; k++)
+		it->slots[k].state = SLOT_IDLE;
+	it->client = c;
+	scm_client_retain(c);
+	it->closed = 0;
+}
+
+int scm_list(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_iter *it = iter_push(L);
+	page_slot *s;
+	int n;
+	/* the options are read in place: nothing outlives the call */
+	scm_client_options(L, client, opts, arg, &it->o);
+	if (scm_client_lookup(L, c, &it->o, lua_gettop(L)) != 0)
+		return 2; /* nil, err: no account id or ECS keys */
+	it->one_page = 1;
+	it->nslots = 1;
+	iter_open(L, it, c);
+	s = slot_at(it, 0);
+	if (start(it, s) != 0) {
+		iter_close(it);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	it->queued = 1;
+	if (wait_head(it) != 0) {
+		iter_close(it);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	/* the request headers (credentials) are wiped by now: decoding may
+	 * raise, and then the iterator's __gc frees the rest */
+	n = scm_push_result(L, &s->t, &it->o, s->attempts);
+	iter_close(it);
+	return n;
+}
+
 static scm_iter *check_iter(lua_State *L, int idx)
 {
 	return luaL_checkudata(L, idx, SCM_ITER_MT);
@@ -314,14 +378,11 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 {
 	scm_client *c = scm_client_check(L, client);
 	scm_iter *it;
-	int k, copy;
+	int copy;
 
 	if (!lua_isnoneornil(L, opts))
 		luaL_checktype(L, opts, LUA_TTABLE);
-	it = lua_newuserdata(L, sizeof *it);
-	memset(it, 0, sizeof *it);
-	it->closed = 1;
-	luaL_setmetatable(L, SCM_ITER_MT);
+	it = iter_push(L);
 	/* The user value keeps the client and a private copy of the options
 	 * alive: the option strings are read in place. */
 	lua_createtable(L, 4, 0);
@@ -348,19 +409,8 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	scm_listing_init(&it->listing, &it->o);
 	it->o.v[SCM_OPT_LIMIT].set = 1;
 	it->o.v[SCM_OPT_LIMIT].i = it->listing.limit;
-	if (it->o.v[SCM_OPT_DEADLINE].set)
-		it->deadline = scm_now() + it->o.v[SCM_OPT_DEADLINE].n;
 	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
-	it->retries = scm_opt_retries(&it->o);
-	it->pid = getpid();
-	it->multi = scm_multi_new();
-	if (it->multi == NULL)
-		luaL_error(L, "scm: not enough memory for a listing");
-	for (k = 0; k < MAX_CONCURRENCY; k++)
-		it->slots[k].state = SLOT_IDLE;
-	it->client = c;
-	scm_client_retain(c);
-	it->closed = 0;
+	iter_open(L, it, c);
 	return it;
 }
 
