@@ -13,7 +13,6 @@
 #include "iterate.h"
 #include "plan.h"
 
-#define MAX_CONCURRENCY 16
 /* Slots of the iterator's user value table. */
 enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
 
@@ -31,8 +30,7 @@ typedef struct scm_iter {
 	scm_client *client;
 	CURLM *multi;
 	scm_opts o;
-	page_slot slots[MAX_CONCURRENCY];
-	int nslots; /* concurrency */
+	int nslots; /* concurrency: the slots that follow */
 	int head;   /* slot of the next page to hand out */
 	int queued; /* pages requested and not yet handed out */
 	int retries;
@@ -42,6 +40,7 @@ typedef struct scm_iter {
 	int closed;
 	int one_page; /* scm.list: the offset and limit as the caller gave them */
 	pid_t pid;    /* the process its transfers belong to */
+	page_slot slots[]; /* nslots of them: one for scm.list */
 } scm_iter;
 
 /* ---- transfers ----------------------------------------------------------- */
@@ -61,14 +60,14 @@ static void iter_close(scm_iter *it)
 		return;
 	it->closed = 1;
 	if (it->pid != getpid()) {
-		for (k = 0; k < MAX_CONCURRENCY; k++) {
+		for (k = 0; k < it->nslots; k++) {
 			scm_abandon(it->slots[k].t.easy);
 			it->slots[k].t.easy = NULL;
 		}
 		scm_abandon(it->multi);
 		it->multi = NULL;
 	}
-	for (k = 0; k < MAX_CONCURRENCY; k++) {
+	for (k = 0; k < it->nslots; k++) {
 		page_slot *s = &it->slots[k];
 		if (s->state == SLOT_RUNNING)
 			curl_multi_remove_handle(it->multi, s->t.easy);
@@ -240,13 +239,17 @@ static int next_page(lua_State *L, scm_iter *it)
 
 /* ---- the Lua face ---------------------------------------------------------- */
 
-/* Pushes a closed iterator: its __gc stops and frees whatever it holds
- * once it is opened, if a raise comes first. */
-static scm_iter *iter_push(lua_State *L)
+/* Pushes a closed iterator with nslots transfer slots and the options o:
+ * its __gc stops and frees whatever it holds once it is opened, if a
+ * raise comes first. */
+static scm_iter *iter_push(lua_State *L, int nslots, const scm_opts *o)
 {
-	scm_iter *it = lua_newuserdata(L, sizeof *it);
-	memset(it, 0, sizeof *it);
+	size_t size = sizeof(scm_iter) + (size_t)nslots * sizeof(page_slot);
+	scm_iter *it = lua_newuserdata(L, size);
+	memset(it, 0, size);
 	it->closed = 1;
+	it->nslots = nslots;
+	it->o = *o;
 	luaL_setmetatable(L, SCM_ITER_MT);
 	return it;
 }
@@ -263,7 +266,7 @@ static void iter_open(lua_State *L, scm_iter *it, scm_client *c)
 	it->multi = scm_multi_new();
 	if (it->multi == NULL)
 		luaL_error(L, "scm: not enough memory for a listing");
-	for (k = 0; k < MAX_CONCURRENCY; k++)
+	for (k = 0; k < it->nslots; k++)
 		it->slots[k].state = SLOT_IDLE;
 	it->client = c;
 	scm_client_retain(c);
@@ -273,15 +276,16 @@ static void iter_open(lua_State *L, scm_iter *it, scm_client *c)
 int scm_list(lua_State *L, int client, int opts, int arg)
 {
 	scm_client *c = scm_client_check(L, client);
-	scm_iter *it = iter_push(L);
+	scm_iter *it;
+	scm_opts o;
 	page_slot *s;
 	int n;
 	/* the options are read in place: nothing outlives the call */
-	scm_client_options(L, client, opts, arg, &it->o);
-	if (scm_client_lookup(L, c, &it->o, lua_gettop(L)) != 0)
+	scm_client_options(L, client, opts, arg, &o);
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
 		return 2; /* nil, err: no account id or ECS keys */
+	it = iter_push(L, 1, &o);
 	it->one_page = 1;
-	it->nslots = 1;
 	iter_open(L, it, c);
 	s = slot_at(it, 0);
 	if (start(it, s) != 0) {
@@ -378,11 +382,11 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 {
 	scm_client *c = scm_client_check(L, client);
 	scm_iter *it;
+	scm_opts o;
 	int copy;
 
 	if (!lua_isnoneornil(L, opts))
 		luaL_checktype(L, opts, LUA_TTABLE);
-	it = iter_push(L);
 	/* The user value keeps the client and a private copy of the options
 	 * alive: the option strings are read in place. */
 	lua_createtable(L, 4, 0);
@@ -398,18 +402,19 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 		}
 	}
 	copy = lua_gettop(L);
-	scm_client_options(L, client, copy, arg, &it->o);
+	scm_client_options(L, client, copy, arg, &o);
 	/* the account id (and ECS keys) once, before any page */
-	if (scm_client_lookup(L, c, &it->o, lua_gettop(L)) != 0)
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
 		return NULL; /* nil, err on the stack */
 	lua_rawseti(L, -3, UV_HOLDER);
 	lua_rawseti(L, -2, UV_OPTS);
+	it = iter_push(L, (int)scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY), &o);
+	lua_insert(L, -2);
 	scm_setuservalue(L, -2);
 
 	scm_listing_init(&it->listing, &it->o);
 	it->o.v[SCM_OPT_LIMIT].set = 1;
 	it->o.v[SCM_OPT_LIMIT].i = it->listing.limit;
-	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
 	iter_open(L, it, c);
 	return it;
 }
