@@ -113,7 +113,6 @@ static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
 	/* boxed: pushing the text may raise, and the copy may hold a
 	 * secret until redacted */
 	scm_buf *box = scm_buf_box(L);
-	scm_buf b = {NULL, 0, 0};
 	size_t i, n = 0;
 	if (scm_buf_add(box, text, len) != 0 ||
 	    scm_redact(box, secrets, scm_opts_secrets(o, secrets)) < 0) {
@@ -122,24 +121,23 @@ static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
 		lua_pushliteral(L, "(not enough memory for the message)");
 		return;
 	}
-	b = *box;
-	for (i = 0; i < b.len && n < max; i++) {
-		unsigned char c = (unsigned char)b.data[i];
+	for (i = 0; i < box->len && n < max; i++) {
+		unsigned char c = (unsigned char)box->data[i];
 		if (c < 0x20 || c == 0x7f) {
-			if (n > 0 && b.data[n - 1] != ' ')
-				b.data[n++] = ' ';
+			if (n > 0 && box->data[n - 1] != ' ')
+				box->data[n++] = ' ';
 		} else {
-			b.data[n++] = (char)c;
+			box->data[n++] = (char)c;
 		}
 	}
-	while (n > 0 && b.data[n - 1] == ' ')
+	while (n > 0 && box->data[n - 1] == ' ')
 		n--;
-	if (i < b.len) {
+	if (i < box->len) {
 		/* room: the text was at least as long as max */
-		memcpy(b.data + (n > max - 3 ? max - 3 : n), "...", 3);
+		memcpy(box->data + (n > max - 3 ? max - 3 : n), "...", 3);
 		n = (n > max - 3 ? max - 3 : n) + 3;
 	}
-	lua_pushlstring(L, b.data, n);
+	lua_pushlstring(L, box->data, n);
 	scm_buf_wipe(box);
 	lua_remove(L, -2); /* the box */
 }
