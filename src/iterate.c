@@ -445,7 +445,7 @@ int scm_all(lua_State *L, int client, int opts, int arg)
 {
 	scm_iter *it = iter_new(L, client, opts, arg);
 	int iter = lua_gettop(L);
-	int n = 0, r;
+	int r;
 	if (it == NULL)
 		return 2; /* nil, err */
 	/* The array is made once the first page tells how many there are:
@@ -453,8 +453,9 @@ int scm_all(lua_State *L, int client, int opts, int arg)
 	r = next_cert(L, it, iter);
 	lua_createtable(L, r == 1 ? presize(it) : 0, 1);
 	if (r == 1) {
+		int n = 1;
 		lua_insert(L, -2);
-		lua_rawseti(L, iter + 1, ++n);
+		lua_rawseti(L, iter + 1, n);
 		while ((r = next_cert(L, it, iter)) == 1)
 			lua_rawseti(L, iter + 1, ++n);
 	}

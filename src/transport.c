@@ -511,6 +511,11 @@ static int open_fds(int **fds, size_t *n)
 		(*fds)[(*n)++] = atoi(e->d_name);
 	}
 	closedir(d);
+	if (*n == 0) { /* none: not /proc as it should be */
+		free(*fds);
+		*fds = NULL;
+		return -1;
+	}
 	qsort(*fds, *n, sizeof **fds, int_cmp);
 	return 0;
 }
