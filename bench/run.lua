@@ -83,6 +83,26 @@ local ok, err = pcall(function()
     local i, lua_kib, rss = line:match("(%d+) (%S+) (%d+)")
     soak[#soak + 1] = { calls = tonumber(i), lua = tonumber(lua_kib), rss = tonumber(rss) }
   end
+
+  -- scm.all against scm.each at 0 ms: the CPU of the process (as
+  -- /usr/bin/time counts it, to the microsecond) and of the listing alone,
+  -- each in a fresh process, the three in turn
+  io.stderr:write("bench: all against each\n")
+  local hows = { "each", "keep", "all" }
+  local listing_cpu, process_cpu = {}, {}
+  for _, how in ipairs(hows) do listing_cpu[how], process_cpu[how] = {}, {} end
+  for _ = 1, 3 * RUNS do
+    for _, how in ipairs(hows) do
+      local count, l, p = sh(("%s%s bench/all_cpu.lua %s %s %s"):format(env, LUA, url, token, how))
+        :match("^(%d+)%s+(%S+)%s+(%S+)$")
+      assert(tonumber(count) == CERTS, how .. " listed " .. tostring(count))
+      listing_cpu[how][#listing_cpu[how] + 1] = tonumber(l)
+      process_cpu[how][#process_cpu[how] + 1] = tonumber(p)
+    end
+  end
+  for _, how in ipairs(hows) do
+    listing_cpu[how], process_cpu[how] = median(listing_cpu[how]), median(process_cpu[how])
+  end
   sh(("curl -sf -X POST -d '{}' %s/_emulator/reset"):format(url))
 
   -- CPU per page
@@ -128,6 +148,20 @@ local ok, err = pcall(function()
   w(("- peak RSS of each for 10,000 certificates within 10%% of that for 1,000: %.1f MiB "
     .. "against %.1f MiB, %.2fx — %s"):format(scm[16].rss / 1024, small.rss / 1024,
     scm[16].rss / small.rss, verdict(scm[16].rss / small.rss <= 1.10)))
+  w(("- scm.all within 1.2x the CPU of scm.each at 0 ms (10,000 certificates, user + sys of the "
+    .. "process, median of %d each, in turn): %.2fx (%.1f ms against %.1f ms) — %s"):format(3 * RUNS,
+    process_cpu.all / process_cpu.each, process_cpu.all * 1e3, process_cpu.each * 1e3,
+    verdict(process_cpu.all / process_cpu.each <= 1.2)))
+  w("")
+  w("The listing alone at 0 ms, without the process's start-up (the same runs): each certificate "
+    .. "dropped as it comes, all kept by the caller, all kept by scm.all:")
+  w("")
+  w("| case | CPU ms | / scm.each |")
+  w("|---|---|---|")
+  for _, r in ipairs({ { "each", "scm.each" }, { "keep", "scm.each, the caller keeping every certificate" },
+    { "all", "scm.all" } }) do
+    w(("| %s | %.1f | %.2fx |"):format(r[2], listing_cpu[r[1]] * 1e3, listing_cpu[r[1]] / listing_cpu.each))
+  end
   w("")
   w("## Soak")
   w("")

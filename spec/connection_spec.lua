@@ -105,4 +105,67 @@ describe("connections", function()
       assert.equal(200, #ids)
     end)
   end)
+  describe("sockets", function()
+    local LUA = os.getenv("LUA") or "lua5.4"
+
+    -- Runs code in a Lua process of its own (so that no socket of the
+    -- spec runner is counted), where probe() starts a child process that
+    -- counts the sockets its parent holds and those it inherited itself.
+    local function sockets_seen(code)
+      local keep = {}
+      for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
+        local v = os.getenv(name)
+        if v then keep[#keep + 1] = name .. "=" .. emulator.quote(v) end
+      end
+      local source = ([[
+package.cpath = %q
+local scm = require("scm")
+local U, T = %q, %q
+local seen = {}
+local function probe()
+  local p = assert(io.popen("unset LD_PRELOAD; ls -l /proc/$PPID/fd; echo @@; ls -l /proc/self/fd"))
+  local out = p:read("*a")
+  p:close()
+  local parent, child = out:match("^(.*)@@(.*)$")
+  local _, np = parent:gsub("socket:", "")
+  local _, nc = child:gsub("socket:", "")
+  seen[#seen + 1] = np .. " " .. nc
+end
+%s
+io.write(table.concat(seen, ","))
+]]):format(package.cpath, emu.url, emu:config().token, code)
+      return emulator.run("env -i PATH=/usr/bin:/bin HOME=/nonexistent " .. table.concat(keep, " ")
+        .. " " .. LUA .. " -e " .. emulator.quote(source) .. " 2>&1", true)
+    end
+
+    local function check(out)
+      local n = 0
+      for parent, child in out:gmatch("(%d+) (%d+)") do
+        n = n + 1
+        assert.is_true(tonumber(parent) > 0, "the parent held no socket: " .. out)
+        assert.equal(0, tonumber(child), "a child process inherited a socket: " .. out)
+      end
+      assert.is_true(n > 0, out)
+    end
+
+    it("are not inherited by a process started during a listing", function()
+      emu:reset({ certs = 300 })
+      check(sockets_seen([[
+local n = 0
+for _ in scm.each({ endpoint = U, token = T, limit = 50, concurrency = 4 }) do
+  n = n + 1
+  if n % 60 == 1 then probe() end
+end
+assert(n == 300, n)]]))
+    end)
+
+    it("nor by one started between calls, while a connection is kept alive", function()
+      check(sockets_seen([[
+local client = scm.new({ endpoint = U, token = T })
+assert(client:list())
+probe()
+assert(scm.list({ endpoint = U, token = T }))
+probe()]]))
+    end)
+  end)
 end)

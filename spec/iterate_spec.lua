@@ -303,6 +303,43 @@ describe("iteration", function()
     end)
   end)
 
+  describe("a stored iterator", function()
+    it("is called by hand, as string.gmatch's and io.lines' are", function()
+      emu:reset({ certs = 120 })
+      local expected = server_ids()
+      local next_cert = scm.each(emu:opts({ limit = 50, concurrency = 2 }))
+      assert.equal("function", type(next_cert))
+      local ids = {}
+      for _ = 1, 200 do
+        local cert = next_cert()
+        if cert == nil then break end
+        ids[#ids + 1] = cert.id
+      end
+      assert.same(expected, ids)
+      assert.is_nil(next_cert()) -- after the end: nil again, no raise
+    end)
+
+    it("takes and ignores the generic for's state and control values", function()
+      emu:reset({ certs = 3 })
+      local f, s, c = scm.each(emu:opts())
+      local a = f(s, c)
+      local b = f(s, a)
+      assert.is_not_nil(a)
+      assert.is_not_nil(b)
+      assert.are_not.equal(a.id, b.id)
+    end)
+
+    it("a client's iterator too", function()
+      emu:reset({ certs = 2 })
+      local client = scm.new(emu:opts())
+      local next_cert = client:each()
+      assert.is_not_nil(next_cert())
+      assert.is_not_nil(next_cert())
+      assert.is_nil(next_cert())
+      client:close()
+    end)
+  end)
+
   describe("options", function()
     it("concurrency must be an integer from 1 to 16", function()
       for _, bad in ipairs({ 0, 17, 2.5, "4" }) do

@@ -219,7 +219,7 @@ scm_request *scm_account_request(lua_State *L, int arg, const scm_opts *o)
 	for (i = 0; rc == 0 && i < n; i++)
 		rc = scm_request_header(r, h[i].name, h[i].value, h[i].value_len);
 	rc = rc || scm_request_header(r, "Authorization", auth.data, auth.len);
-	scm_buf_free(&auth);
+	scm_buf_wipe(&auth);
 	if (rc != 0)
 		luaL_error(L, "scm: not enough memory for the IAM request");
 	return r;

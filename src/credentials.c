@@ -68,7 +68,18 @@ static void check_pair(lua_State *L, int arg, const scm_opts *o,
 						     sk_name, where, ak_name));
 }
 
-static int from_environment(lua_State *L, int arg, scm_opts *o)
+/* Sets option id to a copy of s kept in the holder table: the options
+ * outlive the call (an iterator reads them page after page), the
+ * environment's storage may change or go meanwhile. */
+static void set_copy(lua_State *L, scm_opts *o, int id, const char *s, int holder)
+{
+	size_t len = strlen(s);
+	lua_pushlstring(L, s, len);
+	set_value(o, id, lua_tostring(L, -1), len);
+	lua_rawseti(L, holder, (int)lua_rawlen(L, holder) + 1);
+}
+
+static int from_environment(lua_State *L, int arg, scm_opts *o, int holder)
 {
 	int k, any = 0;
 	const char *value[NCRED];
@@ -87,7 +98,7 @@ static int from_environment(lua_State *L, int arg, scm_opts *o)
 		if (!usable(value[k], strlen(value[k])))
 			luaL_argerror(L, arg, lua_pushfstring(L,
 				"%s must not contain CR or LF", ENV_NAMES[k]));
-		set_value(o, IDS[k], value[k], strlen(value[k]));
+		set_copy(L, o, IDS[k], value[k], holder);
 	}
 	check_pair(L, arg, o, ENV_AK, ENV_SK, " in the environment");
 	return 1;
@@ -119,6 +130,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 	const char *path = getenv(ENV_FILE);
 	const char *home = getenv("HOME");
 	char fallback[1024], *text, *start, *line, *next;
+	scm_buf *box;
 	size_t len = 0;
 	struct stat st;
 	int fd, k, in_section = 0, has_section = 0, any = 0;
@@ -129,12 +141,20 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 		snprintf(fallback, sizeof fallback, "%s/.huaweicloud/credentials", home);
 		path = fallback;
 	}
+	/* A boxed buffer, made before the file is opened (a raise cannot
+	 * leak either), and whose __gc wipes the keys it held */
+	box = scm_buf_box(L);
+	if (scm_buf_reserve(box, MAX_FILE + 1) != 0)
+		return luaL_error(L, "scm: not enough memory");
 	/* Opened without blocking and checked before reading: a directory,
 	 * FIFO or device is refused at once, never read. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT && path == fallback)
+		if (errno == ENOENT && path == fallback) {
+			scm_buf_free(box);
+			lua_pop(L, 1);
 			return 0;
+		}
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read the credentials file %s: %s", path, strerror(errno)));
 	}
@@ -143,8 +163,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 		return luaL_argerror(L, arg, lua_pushfstring(L,
 			"cannot read %s: not a regular file", path));
 	}
-	/* A userdata, so that a memory error while parsing cannot leak it */
-	text = lua_newuserdata(L, MAX_FILE + 1);
+	text = box->data;
 	while (len < MAX_FILE) {
 		ssize_t got = read(fd, text + len, MAX_FILE - len);
 		if (got < 0 && errno == EINTR)
@@ -195,7 +214,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 			any |= k < 2;
 		}
 	}
-	wipe(text, len);
+	scm_buf_wipe(box);
 	lua_pop(L, 1); /* the text */
 	if (!any) {
 		for (k = 0; k < NCRED; k++)
@@ -236,7 +255,8 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 			luaL_argerror(L, arg, "security_token and domain_id go with ak and sk");
 		return;
 	}
-	if (from_environment(L, arg, o))
+	holder = scm_absindex(L, holder);
+	if (from_environment(L, arg, o, holder))
 		return;
 	sw = getenv(ENV_SWITCH);
 	if (sw != NULL && sw[0] != '\0' && strcmp(sw, "ecs") != 0)
@@ -250,7 +270,7 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 		if (domain != NULL && domain[0] != '\0') {
 			if (!usable(domain, strlen(domain)))
 				luaL_argerror(L, arg, ENV_DOMAIN_ID " must not contain CR or LF");
-			set_value(o, SCM_OPT_DOMAIN_ID, domain, strlen(domain));
+			set_copy(L, o, SCM_OPT_DOMAIN_ID, domain, holder);
 		}
 		return;
 	}

@@ -56,11 +56,36 @@ static int error_tostring(lua_State *L)
 	return 1;
 }
 
+#define BOX_MT "scm.buffer"
+
+/* A boxed buffer's __gc and __close: wiped, it may have held a secret. */
+static int box_gc(lua_State *L)
+{
+	scm_buf_wipe(lua_touserdata(L, 1));
+	return 0;
+}
+
+scm_buf *scm_buf_box(lua_State *L)
+{
+	scm_buf *b = lua_newuserdata(L, sizeof *b);
+	memset(b, 0, sizeof *b);
+	luaL_getmetatable(L, BOX_MT); /* made at load time: nothing to allocate */
+	lua_setmetatable(L, -2);
+	return b;
+}
+
 void scm_error_init(lua_State *L)
 {
 	if (luaL_newmetatable(L, SCM_ERROR_MT)) {
 		lua_pushcfunction(L, error_tostring);
 		lua_setfield(L, -2, "__tostring");
+	}
+	lua_pop(L, 1);
+	if (luaL_newmetatable(L, BOX_MT)) {
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__close");
 	}
 	lua_pop(L, 1);
 }
@@ -85,32 +110,36 @@ static void push_clean(lua_State *L, const char *text, size_t len, size_t max,
 		       const scm_opts *o)
 {
 	scm_secret secrets[SCM_MAX_SECRETS];
-	scm_buf b = {NULL, 0, 0};
+	/* boxed: pushing the text may raise, and the copy may hold a
+	 * secret until redacted */
+	scm_buf *box = scm_buf_box(L);
 	size_t i, n = 0;
-	if (scm_buf_add(&b, text, len) != 0 ||
-	    scm_redact(&b, secrets, scm_opts_secrets(o, secrets)) < 0) {
-		scm_buf_wipe(&b);
+	if (scm_buf_add(box, text, len) != 0 ||
+	    scm_redact(box, secrets, scm_opts_secrets(o, secrets)) < 0) {
+		scm_buf_wipe(box);
+		lua_pop(L, 1);
 		lua_pushliteral(L, "(not enough memory for the message)");
 		return;
 	}
-	for (i = 0; i < b.len && n < max; i++) {
-		unsigned char c = (unsigned char)b.data[i];
+	for (i = 0; i < box->len && n < max; i++) {
+		unsigned char c = (unsigned char)box->data[i];
 		if (c < 0x20 || c == 0x7f) {
-			if (n > 0 && b.data[n - 1] != ' ')
-				b.data[n++] = ' ';
+			if (n > 0 && box->data[n - 1] != ' ')
+				box->data[n++] = ' ';
 		} else {
-			b.data[n++] = (char)c;
+			box->data[n++] = (char)c;
 		}
 	}
-	while (n > 0 && b.data[n - 1] == ' ')
+	while (n > 0 && box->data[n - 1] == ' ')
 		n--;
-	if (i < b.len) {
+	if (i < box->len) {
 		/* room: the text was at least as long as max */
-		memcpy(b.data + (n > max - 3 ? max - 3 : n), "...", 3);
+		memcpy(box->data + (n > max - 3 ? max - 3 : n), "...", 3);
 		n = (n > max - 3 ? max - 3 : n) + 3;
 	}
-	lua_pushlstring(L, b.data, n);
-	scm_buf_wipe(&b);
+	lua_pushlstring(L, box->data, n);
+	scm_buf_wipe(box);
+	lua_remove(L, -2); /* the box */
 }
 
 /* A request id is quoted to support as it is, or not at all: one that holds

@@ -1,4 +1,5 @@
-/* Every certificate across pages. The first page tells total_count; from
+/* Every certificate across pages; and scm.list, one page over the same
+ * driver (transfers, retries, deadline). The first page tells total_count; from
  * then on every offset is known, so up to `concurrency` pages are fetched
  * side by side through libcurl's multi interface, over the client's pooled
  * connections, and handed out in the server's order. */
@@ -12,7 +13,6 @@
 #include "iterate.h"
 #include "plan.h"
 
-#define MAX_CONCURRENCY 16
 /* Slots of the iterator's user value table. */
 enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
 
@@ -30,8 +30,7 @@ typedef struct scm_iter {
 	scm_client *client;
 	CURLM *multi;
 	scm_opts o;
-	page_slot slots[MAX_CONCURRENCY];
-	int nslots; /* concurrency */
+	int nslots; /* concurrency: the slots that follow */
 	int head;   /* slot of the next page to hand out */
 	int queued; /* pages requested and not yet handed out */
 	int retries;
@@ -39,7 +38,9 @@ typedef struct scm_iter {
 	scm_listing listing;  /* offsets, when to stop, ids handed out (plan.c) */
 	int pos, count;       /* position in the current page */
 	int closed;
-	pid_t pid; /* the process its transfers belong to */
+	int one_page; /* scm.list: the offset and limit as the caller gave them */
+	pid_t pid;    /* the process its transfers belong to */
+	page_slot slots[]; /* nslots of them: one for scm.list */
 } scm_iter;
 
 /* ---- transfers ----------------------------------------------------------- */
@@ -59,14 +60,14 @@ static void iter_close(scm_iter *it)
 		return;
 	it->closed = 1;
 	if (it->pid != getpid()) {
-		for (k = 0; k < MAX_CONCURRENCY; k++) {
+		for (k = 0; k < it->nslots; k++) {
 			scm_abandon(it->slots[k].t.easy);
 			it->slots[k].t.easy = NULL;
 		}
 		scm_abandon(it->multi);
 		it->multi = NULL;
 	}
-	for (k = 0; k < MAX_CONCURRENCY; k++) {
+	for (k = 0; k < it->nslots; k++) {
 		page_slot *s = &it->slots[k];
 		if (s->state == SLOT_RUNNING)
 			curl_multi_remove_handle(it->multi, s->t.easy);
@@ -89,8 +90,10 @@ static void iter_close(scm_iter *it)
 static int start(scm_iter *it, page_slot *s)
 {
 	scm_opts o = it->o;
-	o.v[SCM_OPT_OFFSET].set = 1;
-	o.v[SCM_OPT_OFFSET].i = s->offset;
+	if (!it->one_page) {
+		o.v[SCM_OPT_OFFSET].set = 1;
+		o.v[SCM_OPT_OFFSET].i = s->offset;
+	}
 	if (it->deadline > 0) /* an attempt gets at most what is left */
 		scm_cap_timeout(&o, it->deadline - scm_now());
 	if (scm_transfer_setup(&s->t, it->client->share, &o) != 0 ||
@@ -236,6 +239,71 @@ static int next_page(lua_State *L, scm_iter *it)
 
 /* ---- the Lua face ---------------------------------------------------------- */
 
+/* Pushes a closed iterator with nslots transfer slots and the options o:
+ * its __gc stops and frees whatever it holds once it is opened, if a
+ * raise comes first. */
+static scm_iter *iter_push(lua_State *L, int nslots, const scm_opts *o)
+{
+	size_t size = sizeof(scm_iter) + (size_t)nslots * sizeof(page_slot);
+	scm_iter *it = lua_newuserdata(L, size);
+	memset(it, 0, size);
+	it->closed = 1;
+	it->nslots = nslots;
+	it->o = *o;
+	luaL_setmetatable(L, SCM_ITER_MT);
+	return it;
+}
+
+/* Opens the iterator on client c with its options read: the deadline,
+ * retries, the multi handle. Raises when out of memory. */
+static void iter_open(lua_State *L, scm_iter *it, scm_client *c)
+{
+	int k;
+	if (it->o.v[SCM_OPT_DEADLINE].set)
+		it->deadline = scm_now() + it->o.v[SCM_OPT_DEADLINE].n;
+	it->retries = scm_opt_retries(&it->o);
+	it->pid = getpid();
+	it->multi = scm_multi_new();
+	if (it->multi == NULL)
+		luaL_error(L, "scm: not enough memory for a listing");
+	for (k = 0; k < it->nslots; k++)
+		it->slots[k].state = SLOT_IDLE;
+	it->client = c;
+	scm_client_retain(c);
+	it->closed = 0;
+}
+
+int scm_list(lua_State *L, int client, int opts, int arg)
+{
+	scm_client *c = scm_client_check(L, client);
+	scm_iter *it;
+	scm_opts o;
+	page_slot *s;
+	int n;
+	/* the options are read in place: nothing outlives the call */
+	scm_client_options(L, client, opts, arg, &o);
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
+		return 2; /* nil, err: no account id or ECS keys */
+	it = iter_push(L, 1, &o);
+	it->one_page = 1;
+	iter_open(L, it, c);
+	s = slot_at(it, 0);
+	if (start(it, s) != 0) {
+		iter_close(it);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	it->queued = 1;
+	if (wait_head(it) != 0) {
+		iter_close(it);
+		return luaL_error(L, "scm: not enough memory for the request");
+	}
+	/* the request headers (credentials) are wiped by now: decoding may
+	 * raise, and then the iterator's __gc frees the rest */
+	n = scm_push_result(L, &s->t, &it->o, s->attempts);
+	iter_close(it);
+	return n;
+}
+
 static scm_iter *check_iter(lua_State *L, int idx)
 {
 	return luaL_checkudata(L, idx, SCM_ITER_MT);
@@ -276,9 +344,11 @@ static int next_cert(lua_State *L, scm_iter *it, int iter_idx)
 	}
 }
 
+/* The iterator's __call: it(state, control), as a generic for calls it. */
 static int iter_call(lua_State *L)
 {
 	scm_iter *it = check_iter(L, 1);
+	lua_settop(L, 1);
 	switch (next_cert(L, it, 1)) {
 	case 1:
 		return 1;
@@ -288,6 +358,16 @@ static int iter_call(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
+}
+
+/* What scm.each returns first: a closure over the iterator, called by a
+ * generic for with (state, control) or by hand with nothing, as
+ * string.gmatch's and io.lines' are; the arguments are ignored. */
+static int iter_next(lua_State *L)
+{
+	lua_settop(L, 0);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	return iter_call(L);
 }
 
 static int iter_gc(lua_State *L)
@@ -302,14 +382,11 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 {
 	scm_client *c = scm_client_check(L, client);
 	scm_iter *it;
-	int k, copy;
+	scm_opts o;
+	int copy;
 
 	if (!lua_isnoneornil(L, opts))
 		luaL_checktype(L, opts, LUA_TTABLE);
-	it = lua_newuserdata(L, sizeof *it);
-	memset(it, 0, sizeof *it);
-	it->closed = 1;
-	luaL_setmetatable(L, SCM_ITER_MT);
 	/* The user value keeps the client and a private copy of the options
 	 * alive: the option strings are read in place. */
 	lua_createtable(L, 4, 0);
@@ -325,30 +402,20 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 		}
 	}
 	copy = lua_gettop(L);
-	scm_client_options(L, client, copy, arg, &it->o);
+	scm_client_options(L, client, copy, arg, &o);
 	/* the account id (and ECS keys) once, before any page */
-	if (scm_client_lookup(L, c, &it->o, lua_gettop(L)) != 0)
+	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
 		return NULL; /* nil, err on the stack */
 	lua_rawseti(L, -3, UV_HOLDER);
 	lua_rawseti(L, -2, UV_OPTS);
+	it = iter_push(L, (int)scm_opt_int(&o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY), &o);
+	lua_insert(L, -2);
 	scm_setuservalue(L, -2);
 
 	scm_listing_init(&it->listing, &it->o);
 	it->o.v[SCM_OPT_LIMIT].set = 1;
 	it->o.v[SCM_OPT_LIMIT].i = it->listing.limit;
-	if (it->o.v[SCM_OPT_DEADLINE].set)
-		it->deadline = scm_now() + it->o.v[SCM_OPT_DEADLINE].n;
-	it->nslots = (int)scm_opt_int(&it->o, SCM_OPT_CONCURRENCY, SCM_DEFAULT_CONCURRENCY);
-	it->retries = scm_opt_retries(&it->o);
-	it->pid = getpid();
-	it->multi = curl_multi_init();
-	if (it->multi == NULL)
-		luaL_error(L, "scm: not enough memory for a listing");
-	for (k = 0; k < MAX_CONCURRENCY; k++)
-		it->slots[k].state = SLOT_IDLE;
-	it->client = c;
-	scm_client_retain(c);
-	it->closed = 0;
+	iter_open(L, it, c);
 	return it;
 }
 
@@ -356,23 +423,42 @@ int scm_each(lua_State *L, int client, int opts, int arg)
 {
 	if (iter_new(L, client, opts, arg) == NULL)
 		return lua_error(L); /* each raises the err table */
-	lua_pushcfunction(L, iter_call);
-	lua_insert(L, -2);
+	lua_pushvalue(L, -1);
+	lua_pushcclosure(L, iter_next, 1);
 	lua_pushnil(L);
-	lua_pushvalue(L, -2); /* to-be-closed value of a 5.4 generic for */
-	return 4;
+	lua_pushnil(L);
+	lua_pushvalue(L, -4); /* to-be-closed value of a 5.4 generic for */
+	return 4;             /* next, nil, nil, the iterator */
+}
+
+/* The certificates the first page's total_count announces from the
+ * listing's offset, as an array size; a server's total_count can be
+ * anything, so at most PRESIZE_MAX (the array grows beyond it). */
+#define PRESIZE_MAX 65536
+static int presize(const scm_iter *it)
+{
+	lua_Integer n = it->listing.total - it->listing.start;
+	return n <= 0 ? 0 : n > PRESIZE_MAX ? PRESIZE_MAX : (int)n;
 }
 
 int scm_all(lua_State *L, int client, int opts, int arg)
 {
 	scm_iter *it = iter_new(L, client, opts, arg);
 	int iter = lua_gettop(L);
-	int n = 0, r;
+	int r;
 	if (it == NULL)
 		return 2; /* nil, err */
-	lua_newtable(L);
-	while ((r = next_cert(L, it, iter)) == 1)
-		lua_rawseti(L, iter + 1, ++n);
+	/* The array is made once the first page tells how many there are:
+	 * sized for them at once, it does not grow by doubling. */
+	r = next_cert(L, it, iter);
+	lua_createtable(L, r == 1 ? presize(it) : 0, 1);
+	if (r == 1) {
+		int n = 1;
+		lua_insert(L, -2);
+		lua_rawseti(L, iter + 1, n);
+		while ((r = next_cert(L, it, iter)) == 1)
+			lua_rawseti(L, iter + 1, ++n);
+	}
 	if (r < 0) {
 		lua_pushnil(L);
 		lua_insert(L, -2);

@@ -47,17 +47,13 @@ static void wipe_free(char *s)
 	}
 }
 
-static char *copy_field(lua_State *L, int idx, const char *name)
+static char *copy_string(lua_State *L, int idx)
 {
 	size_t len;
-	const char *s;
-	char *c;
-	lua_getfield(L, idx, name);
-	s = lua_tolstring(L, -1, &len);
-	c = s ? malloc(len + 1) : NULL;
+	const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+	char *c = s ? malloc(len + 1) : NULL;
 	if (c != NULL)
 		memcpy(c, s, len + 1);
-	lua_pop(L, 1);
 	return c;
 }
 
@@ -65,14 +61,19 @@ static char *copy_field(lua_State *L, int idx, const char *name)
 static int cache_put(lua_State *L, int idx, const char *url)
 {
 	keys k;
-	int i;
-	k.url = malloc(strlen(url) + 1);
-	k.ak = copy_field(L, idx, "ak");
-	k.sk = copy_field(L, idx, "sk");
-	k.token = copy_field(L, idx, "security_token");
+	int i, top = lua_gettop(L);
+	/* every Lua call (which may raise) before the first malloc */
+	idx = scm_absindex(L, idx);
+	lua_getfield(L, idx, "ak");
+	lua_getfield(L, idx, "sk");
+	lua_getfield(L, idx, "security_token");
 	lua_getfield(L, idx, "expires_at");
 	k.expires_at = (long long)lua_tonumber(L, -1);
-	lua_pop(L, 1);
+	k.url = malloc(strlen(url) + 1);
+	k.ak = copy_string(L, top + 1);
+	k.sk = copy_string(L, top + 2);
+	k.token = copy_string(L, top + 3);
+	lua_settop(L, top);
 	if (k.url == NULL || k.ak == NULL || k.sk == NULL || k.token == NULL) {
 		free(k.url);
 		wipe_free(k.ak);
@@ -132,8 +133,9 @@ void scm_metadata_forget(void)
 static int cache_get(lua_State *L, const char *url)
 {
 	long long now = (long long)time(NULL);
-	int i, found = 0;
-	char *ak = NULL, *sk = NULL, *token = NULL;
+	int i, found = 0, top = lua_gettop(L);
+	/* boxed copies: pushing them may raise, and they are secrets */
+	scm_buf *ak = scm_buf_box(L), *sk = scm_buf_box(L), *token = scm_buf_box(L);
 	long long expires_at = 0;
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < MAX_ENTRIES; i++) {
@@ -142,13 +144,9 @@ static int cache_get(lua_State *L, const char *url)
 		    k->expires_at - now >= REFRESH_BEFORE) {
 			/* copied out, so that no Lua allocation (which may
 			 * raise) happens under the lock */
-			ak = calloc(strlen(k->ak) + 1, 1);
-			sk = calloc(strlen(k->sk) + 1, 1);
-			token = calloc(strlen(k->token) + 1, 1);
-			if (ak && sk && token) {
-				strcpy(ak, k->ak);
-				strcpy(sk, k->sk);
-				strcpy(token, k->token);
+			if (scm_buf_add(ak, k->ak, strlen(k->ak) + 1) == 0 &&
+			    scm_buf_add(sk, k->sk, strlen(k->sk) + 1) == 0 &&
+			    scm_buf_add(token, k->token, strlen(k->token) + 1) == 0) {
 				expires_at = k->expires_at;
 				found = 1;
 			}
@@ -157,13 +155,15 @@ static int cache_get(lua_State *L, const char *url)
 	}
 	pthread_mutex_unlock(&lock);
 	if (found) {
-		lua_pushstring(L, ak);
-		lua_pushstring(L, sk);
-		lua_pushstring(L, token);
+		lua_pushstring(L, ak->data);
+		lua_pushstring(L, sk->data);
+		lua_pushstring(L, token->data);
 	}
-	wipe_free(ak);
-	wipe_free(sk);
-	wipe_free(token);
+	scm_buf_wipe(ak);
+	scm_buf_wipe(sk);
+	scm_buf_wipe(token);
+	for (i = 0; i < 3; i++)
+		lua_remove(L, top + 1); /* the boxes */
 	if (!found)
 		return 0;
 	push_keys(L, lua_tostring(L, -3), lua_tostring(L, -2), lua_tostring(L, -1), expires_at);
@@ -189,6 +189,17 @@ static void metadata_base(lua_State *L, int arg, const scm_opts *o, scm_buf *out
 		len--;
 	if (scm_buf_add(out, url, len) != 0)
 		luaL_error(L, "scm: not enough memory");
+}
+
+/* Pushes the metadata address as a string (built in a boxed buffer:
+ * pushing it may raise). */
+static void push_base(lua_State *L, const scm_opts *o)
+{
+	scm_buf *url = scm_buf_box(L);
+	metadata_base(L, 1, o, url);
+	lua_pushlstring(L, url->data, url->len);
+	scm_buf_free(url);
+	lua_remove(L, -2);
 }
 
 static double capped(const scm_opts *o, int id, double dflt)
@@ -377,7 +388,6 @@ static void use_keys(lua_State *L, scm_opts *o, int holder)
 
 int scm_metadata_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder)
 {
-	scm_buf url = {NULL, 0, 0};
 	scm_transfer *t;
 	const char *session = NULL;
 	size_t session_len = 0;
@@ -385,9 +395,7 @@ int scm_metadata_resolve(lua_State *L, CURLSH *share, scm_opts *o, int holder)
 
 	if (!o->v[SCM_OPT_CREDENTIALS].set || o->v[SCM_OPT_AK].set)
 		return 0;
-	metadata_base(L, 1, o, &url);
-	lua_pushlstring(L, url.data, url.len);
-	scm_buf_free(&url);
+	push_base(L, o);
 	if (!cache_get(L, lua_tostring(L, top + 1))) {
 		scm_request *r = scm_metadata_request(L, 1, o, SCM_METADATA_TOKEN, NULL, 0);
 		scm_perform_request(L, share, o, r, &t);
@@ -441,7 +449,6 @@ int scm_l_metadata_decode(lua_State *L)
 {
 	scm_transfer t;
 	scm_opts o;
-	scm_buf url = {NULL, 0, 0};
 	lua_Integer status;
 	int which = which_arg(L, 1), n;
 	if (!scm_tointeger(L, 2, &status) || status < 100 || status > 999)
@@ -450,9 +457,7 @@ int scm_l_metadata_decode(lua_State *L)
 	scm_response_from_lua(L, &t, &o, status, 3, 4);
 	if (which == SCM_METADATA_TOKEN)
 		return scm_metadata_parse_token(L, &t, &o);
-	metadata_base(L, 1, &o, &url);
-	lua_pushlstring(L, url.data, url.len);
-	scm_buf_free(&url);
+	push_base(L, &o);
 	n = scm_metadata_parse_keys(L, &t, &o, lua_tostring(L, -1));
 	lua_remove(L, -n - 1);
 	return n;
@@ -460,10 +465,7 @@ int scm_l_metadata_decode(lua_State *L)
 
 int scm_metadata_cached(lua_State *L, const scm_opts *o)
 {
-	scm_buf url = {NULL, 0, 0};
-	metadata_base(L, 1, o, &url);
-	lua_pushlstring(L, url.data, url.len);
-	scm_buf_free(&url);
+	push_base(L, o);
 	if (!cache_get(L, lua_tostring(L, -1))) {
 		lua_pop(L, 1);
 		return 0;

@@ -36,7 +36,7 @@ int scm_l_sign(lua_State *L)
 	size_t n = 0, ak_len, sk_len, url_len, body_len = 0, method_len;
 	const char *ak, *sk, *url, *method, *body;
 	size_t date;
-	scm_buf out = {NULL, 0, 0};
+	scm_buf *out;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	ak = field(L, 1, "ak", 1, &ak_len);
@@ -68,13 +68,15 @@ int scm_l_sign(lua_State *L)
 			break;
 	}
 	luaL_argcheck(L, date < n, 1, "headers must include X-Sdk-Date");
+	/* boxed: pushing the value may raise */
+	out = scm_buf_box(L);
 	if (scm_sign_url(ak, ak_len, sk, sk_len, method ? method : "GET", url, h, n,
-			 body, body_len, &out) != 0) {
-		scm_buf_free(&out);
+			 body, body_len, out) != 0) {
+		scm_buf_wipe(out);
 		return luaL_argerror(L, 1, "cannot sign: url must be an absolute http(s) URL");
 	}
-	lua_pushlstring(L, out.data, out.len);
-	scm_buf_free(&out);
+	lua_pushlstring(L, out->data, out->len);
+	scm_buf_wipe(out);
 	return 1;
 }
 
@@ -165,19 +167,21 @@ void scm_push_request(lua_State *L, const scm_transfer *t, const scm_opts *o)
 int scm_l_request(lua_State *L, int client, int opts, int arg)
 {
 	scm_client *c = scm_client_check(L, client);
-	scm_transfer t;
+	scm_transfer *t;
 	scm_opts o;
-	memset(&t, 0, sizeof t);
 	scm_client_options(L, client, opts, arg, &o);
 	/* the X-Domain-Id it would send may need a lookup through IAM */
 	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
 		return 2;
-	if (scm_transfer_setup(&t, c->share, &o) != 0) {
-		scm_transfer_free(&t);
+	/* A userdata whose __gc frees the handle and wipes the headers:
+	 * pushing the request table may raise. */
+	t = scm_transfer_push(L);
+	if (scm_transfer_setup(t, c->share, &o) != 0) {
+		scm_transfer_free(t);
 		return luaL_error(L, "scm: not enough memory for the request");
 	}
-	scm_push_request(L, &t, &o);
-	scm_transfer_free(&t);
+	scm_push_request(L, t, &o);
+	scm_transfer_free(t);
 	return 1;
 }
 

@@ -12,41 +12,6 @@
 /* Registry key of the client behind the module-level functions. */
 static const char DEFAULT_CLIENT_KEY = 'c';
 
-/* One page: the client at index client, the options at index opts. */
-static int list_page(lua_State *L, int client, int opts, int arg)
-{
-	scm_client *c = scm_client_check(L, client);
-	scm_opts o;
-	int n;
-	int attempt, retries;
-	double delay, deadline;
-	scm_client_options(L, client, opts, arg, &o);
-	if (scm_client_lookup(L, c, &o, lua_gettop(L)) != 0)
-		return 2; /* nil, err: no account id or ECS keys */
-	retries = scm_opt_retries(&o);
-	deadline = o.v[SCM_OPT_DEADLINE].set ? scm_now() + o.v[SCM_OPT_DEADLINE].n : 0;
-	for (attempt = 0;; attempt++) {
-		scm_opts a = o;
-		if (deadline > 0) /* an attempt gets at most what is left */
-			scm_cap_timeout(&a, deadline - scm_now());
-		if (scm_transfer_setup(&c->main, c->share, &a) != 0) {
-			scm_transfer_clear(&c->main);
-			return luaL_error(L, "scm: not enough memory for the request");
-		}
-		scm_transfer_perform(&c->main);
-		if (attempt >= retries || !scm_retry_delay(&c->main.res, attempt, &delay) ||
-		    (deadline > 0 && scm_now() + delay >= deadline))
-			break;
-		scm_sleep(delay);
-	}
-	/* The request headers held the credentials: wiped before decoding,
-	 * which may raise (out of memory). */
-	scm_transfer_forget_request(&c->main);
-	n = scm_push_result(L, &c->main, &o, attempt + 1);
-	scm_transfer_clear(&c->main);
-	return n;
-}
-
 static int push_default_client(lua_State *L)
 {
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &DEFAULT_CLIENT_KEY);
@@ -67,7 +32,7 @@ static int push_default_client(lua_State *L)
 		return op(L, 1, 2, 2);                                \
 	}
 
-CALL_PAIR(list, list_page)
+CALL_PAIR(list, scm_list)
 CALL_PAIR(each, scm_each)
 CALL_PAIR(all, scm_all)
 CALL_PAIR(request, scm_l_request)

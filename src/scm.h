@@ -241,6 +241,8 @@ int scm_transfer_setup_request(scm_transfer *t, CURLSH *share, const scm_opts *o
 			       const scm_request *r);
 /* Runs a prepared transfer to its end (blocking). */
 void scm_transfer_perform(scm_transfer *t);
+/* curl_multi_init, with its sockets close-on-exec. */
+CURLM *scm_multi_new(void);
 /* Notes how a transfer ended (libcurl's code, status, errno). */
 void scm_transfer_ended(scm_transfer *t, CURLcode code);
 /* Frees what one exchange holds (headers are wiped: they carry secrets),
@@ -302,6 +304,10 @@ int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,
 
 /* ---- error.c: the err object ------------------------------------------- */
 void scm_error_init(lua_State *L);
+/* Pushes a userdata holding an empty buffer, wiped and freed by its
+ * __gc (and __close): C memory that survives a raise (lauxlib's UBox).
+ * scm_buf_wipe it when done, then pop it. */
+scm_buf *scm_buf_box(lua_State *L);
 /* Pushes an err table. status <= 0 and NULL strings are left out; the
  * message is folded to one line and cleared of any secret in o. */
 void scm_push_error(lua_State *L, const char *kind, long status,

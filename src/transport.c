@@ -7,7 +7,10 @@
 #include <strings.h>
 #include <time.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -303,6 +306,38 @@ static int add_user_agent(scm_transfer *t, const scm_opts *o)
 	return add_header(t, "User-Agent", agent, strlen(agent));
 }
 
+/* Every socket the module opens is close-on-exec: a process the script
+ * starts (os.execute, io.popen, nginx's workers' children) inherits no
+ * connection of the module's, kept alive or in flight. SOCK_CLOEXEC sets
+ * it atomically; fcntl where the flag is missing. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	curl_socket_t fd;
+	(void)ud;
+	(void)purpose;
+#ifdef SOCK_CLOEXEC
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+	fd = socket(a->family, a->socktype, a->protocol);
+	if (fd != CURL_SOCKET_BAD && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		close(fd);
+		fd = CURL_SOCKET_BAD;
+	}
+#endif
+	return fd;
+}
+
+/* A socket libcurl got otherwise (accepted): close-on-exec as well. */
+static int socket_options(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	int flags = fcntl(fd, F_GETFD);
+	(void)ud;
+	(void)purpose;
+	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0)
+		return CURL_SOCKOPT_ERROR;
+	return CURL_SOCKOPT_OK;
+}
+
 /* The libcurl options every request shares: t's URL and headers, the
  * connection pool, timeouts, TLS, protocols, no redirects, callbacks. */
 static void configure(scm_transfer *t, CURLSH *share, const scm_opts *o,
@@ -340,6 +375,8 @@ static void configure(scm_transfer *t, CURLSH *share, const scm_opts *o,
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, socket_options);
 }
 
 /* A fresh exchange on t's easy handle (kept, with its connections). */
@@ -440,9 +477,102 @@ void scm_transfer_ended(scm_transfer *t, CURLcode code)
 		r->headers_too_large = 1;
 }
 
+/* The descriptors open in this process, sorted (from /proc/self/fd);
+ * -1 when they cannot be listed. */
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static int open_fds(int **fds, size_t *n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t cap = 0;
+	*fds = NULL;
+	*n = 0;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		/* not the directory's own descriptor: closed on return */
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == dirfd(d))
+			continue;
+		if (*n == cap) {
+			int *more = realloc(*fds, (cap = cap ? 2 * cap : 64) * sizeof **fds);
+			if (more == NULL) {
+				closedir(d);
+				free(*fds);
+				*fds = NULL;
+				return -1;
+			}
+			*fds = more;
+		}
+		(*fds)[(*n)++] = atoi(e->d_name);
+	}
+	closedir(d);
+	if (*n == 0) { /* none: not /proc as it should be */
+		free(*fds);
+		*fds = NULL;
+		return -1;
+	}
+	qsort(*fds, *n, sizeof **fds, int_cmp);
+	return 0;
+}
+
+CURLM *scm_multi_new(void)
+{
+	int *before, *after;
+	size_t nb, na, k;
+	int listed = open_fds(&before, &nb) == 0;
+	CURLM *m = curl_multi_init();
+	/* libcurl (before 8.8) opens its wake-up socket pair without
+	 * SOCK_CLOEXEC: the sockets that appeared are marked here. */
+	if (m != NULL && listed && open_fds(&after, &na) == 0) {
+		for (k = 0; k < na; k++) {
+			struct stat st;
+			int flags;
+			if (bsearch(&after[k], before, nb, sizeof *before, int_cmp) != NULL ||
+			    fstat(after[k], &st) != 0 || !S_ISSOCK(st.st_mode))
+				continue;
+			flags = fcntl(after[k], F_GETFD);
+			if (flags >= 0)
+				fcntl(after[k], F_SETFD, flags | FD_CLOEXEC);
+		}
+		free(after);
+	}
+	free(before);
+	return m;
+}
+
+/* Through a multi handle of scm_multi_new's, not curl_easy_perform (whose
+ * own multi handle, kept with the easy handle, would hold sockets that
+ * are not close-on-exec). */
 void scm_transfer_perform(scm_transfer *t)
 {
-	scm_transfer_ended(t, curl_easy_perform(t->easy));
+	CURLM *m = scm_multi_new();
+	CURLcode code = CURLE_OUT_OF_MEMORY;
+	int running = 1, left;
+	CURLMsg *msg;
+	if (m == NULL || curl_multi_add_handle(m, t->easy) != CURLM_OK) {
+		if (m != NULL)
+			curl_multi_cleanup(m);
+		scm_transfer_ended(t, code);
+		return;
+	}
+	for (;;) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(m, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy)
+				code = msg->data.result;
+		if (running == 0)
+			break;
+		curl_multi_poll(m, NULL, 0, 1000, NULL);
+	}
+	curl_multi_remove_handle(m, t->easy);
+	curl_multi_cleanup(m);
+	scm_transfer_ended(t, code);
 }
 
 void scm_transfer_forget_request(scm_transfer *t)
