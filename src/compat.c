@@ -30,18 +30,6 @@ void scm_compat_rawsetp(lua_State *L, int idx, const void *p)
 	lua_insert(L, -2);
 	lua_rawset(L, idx);
 }
-
-void *scm_compat_testudata(lua_State *L, int idx, const char *tname)
-{
-	void *p = lua_touserdata(L, idx);
-	if (p == NULL || !lua_getmetatable(L, idx))
-		return NULL;
-	luaL_getmetatable(L, tname);
-	if (!lua_rawequal(L, -1, -2))
-		p = NULL;
-	lua_pop(L, 2);
-	return p;
-}
 #endif
 
 int scm_tointeger(lua_State *L, int idx, lua_Integer *out)

@@ -18,8 +18,6 @@ void scm_compat_rawgetp(lua_State *L, int idx, const void *p);
 void scm_compat_rawsetp(lua_State *L, int idx, const void *p);
 #define lua_rawgetp scm_compat_rawgetp
 #define lua_rawsetp scm_compat_rawsetp
-void *scm_compat_testudata(lua_State *L, int idx, const char *tname);
-#define luaL_testudata scm_compat_testudata
 #define luaL_setmetatable(L, tname) \
 	(luaL_getmetatable((L), (tname)), (void)lua_setmetatable((L), -2))
 /* 5.1 userdata carry an environment table where 5.2+ have a user value. */

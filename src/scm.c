@@ -138,7 +138,8 @@ static const luaL_Reg functions[] = {
 	{"expiry", scm_l_expiry},
 	{NULL, NULL}};
 
-LUALIB_API int luaopen_scm(lua_State *L);
+/* The one exported symbol: everything else is built -fvisibility=hidden. */
+__attribute__((visibility("default"))) int luaopen_scm(lua_State *L);
 
 int luaopen_scm(lua_State *L)
 {
