@@ -50,3 +50,19 @@ int scm_tointeger(lua_State *L, int idx, lua_Integer *out)
 	*out = (lua_Integer)n;
 	return 1;
 }
+
+void scm_copy_table(lua_State *L, int idx)
+{
+	int copy;
+	idx = idx == 0 ? 0 : scm_absindex(L, idx);
+	lua_newtable(L);
+	if (idx == 0 || lua_type(L, idx) != LUA_TTABLE)
+		return;
+	copy = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, copy);
+	}
+}
