@@ -94,7 +94,7 @@ static int from_environment(lua_State *L, int arg, scm_opts *o)
 }
 
 /* [s, end) trimmed and ended with a NUL in place. */
-static char *trim(char *s, char *end)
+static char *trim(char *s, const char *end)
 {
 	size_t n = (size_t)(end - s), skip = scm_trim(s, &n, "\r");
 	s[skip + n] = '\0';
