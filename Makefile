@@ -43,7 +43,10 @@ CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl libcrypto)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl libcrypto)
 WARN        = -std=c99 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith
 DEFS        = -DSCM_VERSION='"$(VERSION)"'
-ALL_CFLAGS  = $(WARN) -fPIC $(CFLAGS) $(DEFS) $(LUA_CFLAGS) $(CURL_CFLAGS)
+# Only luaopen_scm is exported (src/scm.c marks it): in OpenResty the module
+# shares nginx's symbol space. Kept out of CFLAGS, which LuaRocks replaces.
+VISIBILITY  = -fvisibility=hidden
+ALL_CFLAGS  = $(WARN) -fPIC $(VISIBILITY) $(CFLAGS) $(DEFS) $(LUA_CFLAGS) $(CURL_CFLAGS)
 
 BUILD   = build/$(LUA)
 # LuaRocks (the rockspec's build.type "make") passes LUA_INCDIR and the
@@ -68,7 +71,7 @@ all: $(MODULE)
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/%.o: src/%.c $(HEADERS) VERSION | $(BUILD)
+$(BUILD)/%.o: src/%.c $(HEADERS) VERSION Makefile | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The module links libcurl and libcrypto only: the Lua symbols come from

@@ -7,7 +7,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../src/scm.h"
+#include "../src/decode.h"
 
 static const long STATUSES[] = {200, 200, 200, 201, 204, 302, 400, 401, 403,
 				404, 429, 500, 502, 503};

@@ -8,7 +8,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../src/scm.h"
+#include "../src/options.h"
 
 typedef struct input {
 	const uint8_t *p;
@@ -35,12 +35,12 @@ static void push_string(lua_State *L, input *in)
 	in->n -= n;
 }
 
+/* Every option name, from the module's own list. */
 static const char *const NAMES[] = {
-	"endpoint", "region", "token", "ak", "sk", "security_token", "domain_id",
-	"deploy_support", "enterprise_project_id", "expired_days_since", "limit",
-	"offset", "owned_by_self", "sort_dir", "sort_key", "status", "timeout",
-	"connect_timeout", "retries", "cafile", "verify", "allow_http", "user_agent",
-	"max_body", "concurrency", "credentials", "content", "iam_endpoint"};
+#define SCM_OPT(id, name, ...) name,
+#include "../src/optlist.h"
+#undef SCM_OPT
+};
 #define NNAMES (sizeof NAMES / sizeof NAMES[0])
 
 static int run(lua_State *L)

@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../src/scm.h"
+#include "../src/decode.h"
 
 #define TOKEN "fuzz-token-0123456789abcdefghijklmnopqrstuvwxyz"
 #define MAX_RESPONSE 65536

@@ -3,7 +3,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../src/scm.h"
 #include "../src/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,6 +13,7 @@
 
 #include "account.h"
 #include "client.h"
+#include "decode.h"
 #include "metadata.h"
 #include "sign.h"
 
@@ -268,7 +269,7 @@ int scm_account_parse(lua_State *L, const scm_transfer *t, const scm_opts *o,
 	}
 	lua_settop(L, top);
 	lua_pushnil(L);
-	scm_push_error(L, "decode", r->status, NULL, 0, problem, r->request_id, o);
+	scm_push_error(L, SCM_KIND_DECODE, r->status, NULL, 0, problem, r->request_id, o);
 	scm_error_attempts(L, attempts);
 	scm_error_service(L, "iam");
 	return 2;

@@ -3,7 +3,7 @@
 #ifndef SCM_ACCOUNT_H
 #define SCM_ACCOUNT_H
 
-#include "scm.h"
+#include "request.h"
 
 /* The cache, per access key: get copies the id into out (returns 1 when
  * known); put stores it (returns 0, or -1 when out of memory). */

@@ -63,15 +63,7 @@ scm_client *scm_client_new(lua_State *L, int defaults)
 	luaL_setmetatable(L, SCM_CLIENT_MT);
 	/* A private copy of the defaults: later changes to the caller's
 	 * table cannot bypass the validation done at creation. */
-	lua_newtable(L);
-	if (defaults != 0 && lua_type(L, defaults) == LUA_TTABLE) {
-		lua_pushnil(L);
-		while (lua_next(L, defaults) != 0) {
-			lua_pushvalue(L, -2);
-			lua_insert(L, -2);
-			lua_rawset(L, -4);
-		}
-	}
+	scm_copy_table(L, defaults);
 	scm_setuservalue(L, -2);
 	c->share = scm_share_new();
 	if (c->share == NULL)

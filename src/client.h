@@ -1,7 +1,11 @@
+/* client.h: a client (scm.new): its connection pool, its defaults, and
+ * the credential lookups made over it. */
 #ifndef SCM_CLIENT_H
 #define SCM_CLIENT_H
 
-#include "scm.h"
+#include "transport.h"
+
+#define SCM_CLIENT_MT "scm.client"
 
 #include <sys/types.h>
 

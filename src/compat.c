@@ -30,18 +30,6 @@ void scm_compat_rawsetp(lua_State *L, int idx, const void *p)
 	lua_insert(L, -2);
 	lua_rawset(L, idx);
 }
-
-void *scm_compat_testudata(lua_State *L, int idx, const char *tname)
-{
-	void *p = lua_touserdata(L, idx);
-	if (p == NULL || !lua_getmetatable(L, idx))
-		return NULL;
-	luaL_getmetatable(L, tname);
-	if (!lua_rawequal(L, -1, -2))
-		p = NULL;
-	lua_pop(L, 2);
-	return p;
-}
 #endif
 
 int scm_tointeger(lua_State *L, int idx, lua_Integer *out)
@@ -61,4 +49,20 @@ int scm_tointeger(lua_State *L, int idx, lua_Integer *out)
 		return 0;
 	*out = (lua_Integer)n;
 	return 1;
+}
+
+void scm_copy_table(lua_State *L, int idx)
+{
+	int copy;
+	idx = idx == 0 ? 0 : scm_absindex(L, idx);
+	lua_newtable(L);
+	if (idx == 0 || lua_type(L, idx) != LUA_TTABLE)
+		return;
+	copy = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, copy);
+	}
 }

@@ -1,4 +1,5 @@
-/* Lua version differences, confined to this header.
+/* compat.h: Lua version differences, confined to this header, and the few
+ * Lua helpers every module shares.
  * The module is built against 5.1 (and LuaJIT, which shares its headers),
  * 5.3 and 5.4; everything else includes this file instead of guessing. */
 #ifndef SCM_COMPAT_H
@@ -18,8 +19,6 @@ void scm_compat_rawgetp(lua_State *L, int idx, const void *p);
 void scm_compat_rawsetp(lua_State *L, int idx, const void *p);
 #define lua_rawgetp scm_compat_rawgetp
 #define lua_rawsetp scm_compat_rawsetp
-void *scm_compat_testudata(lua_State *L, int idx, const char *tname);
-#define luaL_testudata scm_compat_testudata
 #define luaL_setmetatable(L, tname) \
 	(luaL_getmetatable((L), (tname)), (void)lua_setmetatable((L), -2))
 /* 5.1 userdata carry an environment table where 5.2+ have a user value. */
@@ -40,6 +39,10 @@ void *scm_compat_testudata(lua_State *L, int idx, const char *tname);
 
 /* idx made independent of the stack top. */
 #define scm_absindex(L, i) ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
+
+/* Pushes a new table with the pairs of the table at idx (raw); an empty
+ * one when idx is 0 or not a table. */
+void scm_copy_table(lua_State *L, int idx);
 
 /* The number at idx as an integer when it has an integral value. */
 int scm_tointeger(lua_State *L, int idx, lua_Integer *out);

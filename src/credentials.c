@@ -16,7 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scm.h"
+#include "credentials.h"
+#include "error.h"
 
 #define ENV_AK "HUAWEICLOUD_SDK_AK"
 #define ENV_SK "HUAWEICLOUD_SDK_SK"
@@ -104,22 +105,12 @@ static int from_environment(lua_State *L, int arg, scm_opts *o, int holder)
 	return 1;
 }
 
-static void wipe(char *text, size_t len)
+/* [s, end) trimmed and ended with a NUL in place. */
+static char *trim(char *s, const char *end)
 {
-	volatile char *p = text;
-	size_t i;
-	for (i = 0; i < len; i++)
-		p[i] = 0;
-}
-
-static char *trim(char *s, char *end)
-{
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	*end = '\0';
-	return s;
+	size_t n = (size_t)(end - s), skip = scm_trim(s, &n, "\r");
+	s[skip + n] = '\0';
+	return s + skip;
 }
 
 /* Reads the credentials file's [global] section. Values are pushed as Lua
@@ -203,7 +194,7 @@ static int from_file(lua_State *L, int arg, scm_opts *o, int holder, int diagnos
 			if (strcmp(key, FILE_KEYS[k]) != 0 || *val == '\0')
 				continue;
 			if (!usable(val, strlen(val))) {
-				wipe(text, len);
+				scm_wipe(text, len);
 				luaL_argerror(L, arg, lua_pushfstring(L,
 					"%s in [" FILE_SECTION "] of %s must not contain CR or LF",
 					FILE_KEYS[k], path));

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scm.h"
+#include "decode.h"
+#include "retry.h"
 
 /* Registry key of the private cjson instance's decode function. */
 static const char DECODER_KEY = 'd';
@@ -143,38 +144,13 @@ static int normalize(lua_State *L)
 	return 0;
 }
 
-static int fail(lua_State *L, const char *kind, const scm_response *r,
+static int fail(lua_State *L, enum scm_kind kind, const scm_response *r,
 		const char *code, size_t code_len, const char *message,
 		const scm_opts *o)
 {
 	lua_pushnil(L);
 	scm_push_error(L, kind, r->status, code, code_len, message, r->request_id, o);
 	return 2;
-}
-
-const char *scm_transport_kind(CURLcode code)
-{
-	switch (code) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_USE_SSL_FAILED:
-		return "tls";
-	default:
-		return "network";
-	}
 }
 
 static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
@@ -185,22 +161,22 @@ static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts
 
 	if (r->os_errno == EMFILE || r->os_errno == ENFILE) {
 		snprintf(msg, sizeof msg, "request failed: too many open files (%s)", detail);
-		return fail(L, "network", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_NETWORK, r, NULL, 0, msg, o);
 	}
 	if (scm_response_cause(r) == SCM_CAUSE_MALFORMED) {
 		snprintf(msg, sizeof msg, "malformed response: %s", detail);
-		return fail(L, "decode", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, msg, o);
 	}
 	if (r->code == CURLE_PARTIAL_FILE) {
 		snprintf(msg, sizeof msg, "response body truncated: got %zu of %lld bytes",
 			 r->body.len, (long long)r->declared);
-		return fail(L, "decode", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, msg, o);
 	}
 	if (r->code == CURLE_OPERATION_TIMEDOUT)
 		snprintf(msg, sizeof msg, "timed out: %s", detail);
 	else
 		snprintf(msg, sizeof msg, "%s: %s",
-			 strcmp(scm_transport_kind(r->code), "tls") == 0 ? "TLS failure"
+			 scm_transport_kind(r->code) == SCM_KIND_TLS ? "TLS failure"
 								     : "request failed",
 			 detail);
 	return fail(L, scm_transport_kind(r->code), r, NULL, 0, msg, o);
@@ -217,7 +193,7 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->status >= 300 && r->status < 400) {
 		snprintf(msg, sizeof msg, "HTTP %ld redirect%s%s not followed", r->status,
 			 r->location[0] ? " to " : "", r->location);
-		return fail(L, "http", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_HTTP, r, NULL, 0, msg, o);
 	}
 	if (r->body.len > 0 && decode_json(L, r) &&
 	    lua_type(L, -1) == LUA_TTABLE) {
@@ -238,7 +214,7 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 			/* the whole text: secrets are removed before it is cut */
 			if (lua_type(L, -1) != LUA_TSTRING)
 				snprintf(msg, sizeof msg, "HTTP %ld", r->status);
-			fail(L, "api", r, code, code_len,
+			fail(L, SCM_KIND_API, r, code, code_len,
 			     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : msg, o);
 			/* keep nil, err; drop what decoding left below them */
 			lua_replace(L, top + 2);
@@ -252,7 +228,7 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		 r->reason[0] ? " " : "", r->reason,
 		 r->content_type[0] ? r->content_type : "no content type",
 		 ", ", r->body.len);
-	return fail(L, "http", r, NULL, 0, msg, o);
+	return fail(L, SCM_KIND_HTTP, r, NULL, 0, msg, o);
 }
 
 /* The page must be {certificates = {obj, ...}, total_count = n >= 0}. */
@@ -316,7 +292,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->headers_too_large) {
 		snprintf(msg, sizeof msg, "response headers exceed %d KB (a line %d KB)",
 			 SCM_MAX_HEADER_BLOCK / 1024, SCM_MAX_HEADER_LINE / 1024);
-		return fail(L, "decode", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, msg, o);
 	}
 	if (r->oom)
 		return luaL_error(L, "scm: not enough memory for the response");
@@ -328,7 +304,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->too_large) {
 		snprintf(msg, sizeof msg, "response body exceeds max_body (%zu bytes)",
 			 t->max_body);
-		return fail(L, "decode", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, msg, o);
 	}
 	if (r->code != CURLE_OK)
 		return transport_failure(L, t, o);
@@ -336,17 +312,17 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		return http_failure(L, t, o);
 	if (r->body.data != NULL &&
 	    !valid_utf8((const unsigned char *)r->body.data, r->body.len))
-		return fail(L, "decode", r, NULL, 0, "response body is not valid UTF-8", o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, "response body is not valid UTF-8", o);
 	/* No JSON text holds a NUL byte, and the decoder stops at one: what
 	 * follows it would go unread ("{...}\0garbage"). */
 	if (r->body.len > 0 && memchr(r->body.data, '\0', r->body.len) != NULL)
-		return fail(L, "decode", r, NULL, 0,
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0,
 			    "response body holds a NUL byte: bytes after the JSON text", o);
 	if (!decode_json(L, r)) {
 		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
 			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
 		lua_pop(L, 1);
-		return fail(L, "decode", r, NULL, 0, msg, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, msg, o);
 	}
 	/* The shape first: normalizing turns a null certificate into a
 	 * hole, which a trailing one would leave unseen. */
@@ -355,7 +331,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		problem = "response holds a number out of range";
 	if (problem != NULL) {
 		lua_pop(L, 1);
-		return fail(L, "decode", r, NULL, 0, problem, o);
+		return fail(L, SCM_KIND_DECODE, r, NULL, 0, problem, o);
 	}
 	if (r->request_id[0] != '\0') {
 		lua_pushstring(L, r->request_id);

@@ -3,7 +3,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scm.h"
+#include "error.h"
+
+const char *const SCM_KINDS[SCM_KIND_COUNT + 1] = {"api", "http", "timeout", "network",
+						  "tls", "decode", NULL};
+
+const char *scm_push_kind_rule(lua_State *L)
+{
+	int k;
+	lua_pushliteral(L, "kind must be one of ");
+	for (k = 0; k < SCM_KIND_COUNT; k++)
+		lua_pushfstring(L, "%s%s", k == 0 ? "" : ", ", SCM_KINDS[k]);
+	lua_concat(L, SCM_KIND_COUNT + 1);
+	return lua_tostring(L, -1);
+}
 
 #define MAX_MESSAGE 400 /* bytes of err.message */
 #define MAX_FIELD 128   /* bytes of err.code, err.request_id */
@@ -161,12 +174,12 @@ static int usable_request_id(const char *id, const scm_opts *o)
 	return clean;
 }
 
-void scm_push_error(lua_State *L, const char *kind, long status,
+void scm_push_error(lua_State *L, enum scm_kind kind, long status,
 		    const char *code, size_t code_len, const char *message,
 		    const char *request_id, const scm_opts *o)
 {
 	lua_createtable(L, 0, 7);
-	lua_pushstring(L, kind);
+	lua_pushstring(L, SCM_KINDS[kind]);
 	lua_setfield(L, -2, "kind");
 	if (status > 0) {
 		lua_pushinteger(L, (lua_Integer)status);

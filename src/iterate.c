@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "decode.h"
 #include "iterate.h"
 #include "plan.h"
+#include "retry.h"
 
 /* Slots of the iterator's user value table. */
 enum { UV_CLIENT = 1, UV_OPTS, UV_HOLDER, UV_PAGE };
@@ -392,15 +394,7 @@ static scm_iter *iter_new(lua_State *L, int client, int opts, int arg)
 	lua_createtable(L, 4, 0);
 	lua_pushvalue(L, client);
 	lua_rawseti(L, -2, UV_CLIENT);
-	lua_newtable(L);
-	if (!lua_isnoneornil(L, opts)) {
-		lua_pushnil(L);
-		while (lua_next(L, opts) != 0) {
-			lua_pushvalue(L, -2);
-			lua_insert(L, -2);
-			lua_rawset(L, -4);
-		}
-	}
+	scm_copy_table(L, opts);
 	copy = lua_gettop(L);
 	scm_client_options(L, client, copy, arg, &o);
 	/* the account id (and ECS keys) once, before any page */

@@ -1,7 +1,9 @@
+/* iterate.h: scm.each and scm.all, pages in flight over a libcurl multi
+ * handle, following the listing rules of plan.h. */
 #ifndef SCM_ITERATE_H
 #define SCM_ITERATE_H
 
-#include "scm.h"
+#include "compat.h"
 
 #define SCM_ITER_MT "scm.iterator"
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "decode.h"
 #include "metadata.h"
 
 #define ENV_METADATA "HUAWEICLOUD_SDK_METADATA_ENDPOINT"
@@ -40,9 +41,7 @@ static int next_slot;
 static void wipe_free(char *s)
 {
 	if (s != NULL) {
-		volatile char *p = s;
-		while (*p != '\0')
-			*p++ = 0;
+		scm_wipe(s, strlen(s));
 		free(s);
 	}
 }
@@ -248,7 +247,7 @@ static int usable(const char *s, size_t len)
 }
 
 static int failure(lua_State *L, const scm_transfer *t, const scm_opts *o,
-		   const char *kind, const char *message)
+		   enum scm_kind kind, const char *message)
 {
 	lua_pushnil(L);
 	scm_push_error(L, kind, t->res.status, NULL, 0, message, t->res.request_id, o);
@@ -261,7 +260,7 @@ static int failure(lua_State *L, const scm_transfer *t, const scm_opts *o,
 static int call_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 {
 	if (scm_push_result(L, t, o, 1) != 2)
-		return failure(L, t, o, "decode", "unexpected answer");
+		return failure(L, t, o, SCM_KIND_DECODE, "unexpected answer");
 	scm_error_service(L, "metadata");
 	return 2;
 }
@@ -288,7 +287,7 @@ int scm_metadata_parse_token(lua_State *L, const scm_transfer *t, const scm_opts
 			   body[len - 1] == ' '))
 		len--;
 	if (!usable(body, len))
-		return failure(L, t, o, "decode", "the session token answer is empty or not text");
+		return failure(L, t, o, SCM_KIND_DECODE, "the session token answer is empty or not text");
 	lua_pushlstring(L, body, len);
 	return 1;
 }
@@ -324,19 +323,19 @@ int scm_metadata_parse_keys(lua_State *L, const scm_transfer *t, const scm_opts 
 
 	if (r->status == 401 && r->body.data != NULL &&
 	    strstr(r->body.data, NO_AGENCY) != NULL)
-		return failure(L, t, o, "api",
+		return failure(L, t, o, SCM_KIND_API,
 			       "no agency bound to this server (\"" NO_AGENCY "\"): bind an "
 			       "agency to the ECS server, or give other credentials");
 	if (transport_failed(t) || r->too_large || r->status < 200 || r->status > 299)
 		return call_failure(L, t, o);
 	if (!scm_decode_json(L, r->body.data, r->body.len) || lua_type(L, -1) != LUA_TTABLE) {
 		lua_settop(L, top);
-		return failure(L, t, o, "decode", "the securitykey answer is not a JSON object");
+		return failure(L, t, o, SCM_KIND_DECODE, "the securitykey answer is not a JSON object");
 	}
 	lua_getfield(L, -1, "credential");
 	if (lua_type(L, -1) != LUA_TTABLE) {
 		lua_settop(L, top);
-		return failure(L, t, o, "decode", "the securitykey answer has no credential object");
+		return failure(L, t, o, SCM_KIND_DECODE, "the securitykey answer has no credential object");
 	}
 	lua_createtable(L, 0, 4);
 	for (k = 0; k < 3; k++) {
@@ -346,7 +345,7 @@ int scm_metadata_parse_keys(lua_State *L, const scm_transfer *t, const scm_opts 
 		v = lua_tolstring(L, -1, &len);
 		if (lua_type(L, -1) != LUA_TSTRING || !usable(v, len)) {
 			lua_settop(L, top);
-			return failure(L, t, o, "decode",
+			return failure(L, t, o, SCM_KIND_DECODE,
 				       "the securitykey answer lacks access, secret or securitytoken");
 		}
 		lua_setfield(L, -2, NAMES[k]);
@@ -356,7 +355,7 @@ int scm_metadata_parse_keys(lua_State *L, const scm_transfer *t, const scm_opts 
 	lua_pop(L, 1);
 	if (expires_at < 0) {
 		lua_settop(L, top);
-		return failure(L, t, o, "decode", "the securitykey answer has no readable expires_at");
+		return failure(L, t, o, SCM_KIND_DECODE, "the securitykey answer has no readable expires_at");
 	}
 	lua_pushnumber(L, (lua_Number)expires_at);
 	lua_setfield(L, -2, "expires_at");

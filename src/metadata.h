@@ -2,7 +2,7 @@
 #ifndef SCM_METADATA_H
 #define SCM_METADATA_H
 
-#include "scm.h"
+#include "request.h"
 
 enum { SCM_METADATA_TOKEN, SCM_METADATA_KEYS };
 

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scm.h"
+#include <curl/curl.h>
+
+#include "credentials.h"
+#include "options.h"
 
 enum rule {
 	R_INT_CHOICE, /* one of ints[] */
@@ -25,12 +28,17 @@ enum rule {
 enum { F_QUERY = 1, F_SECRET = 2 };
 enum { G_NONE, G_WHERE, G_CREDENTIALS };
 
+enum { D_NONE, D_NUM, D_BOOL, D_STR }; /* what kind of default an option has */
+
 typedef struct option_rule {
 	const char *name;
 	unsigned char rule, group, flags;
 	lua_Integer min, max;
 	const lua_Integer *ints; /* R_INT_CHOICE, ended by -1 */
-	const char *const *strs; /* R_STR_CHOICE, ended by NULL */
+	const char *const *strs; /* R_STR_CHOICE (and region's known names), ended by NULL */
+	unsigned char dkind;     /* the default, for scm.options() */
+	double dnum;
+	const char *dstr;
 } option_rule;
 
 static const char *const CREDENTIAL_KINDS[] = {"ecs", NULL};
@@ -42,53 +50,23 @@ static const char *const STATUSES[] = {
 	"ALL", "PAID", "ISSUED", "CHECKING", "CANCELCHECKING", "UNPASSED",
 	"EXPIRED", "REVOKING", "REVOKED", "UPLOAD", "CHECKING_ORG", "ISSUING",
 	"SUPPLEMENTCHECKING", NULL};
-
-#define MAX_SECONDS 86400.0
-
-static const option_rule OPTIONS[SCM_OPT_COUNT] = {
-	[SCM_OPT_ENDPOINT] = {"endpoint", R_URL, G_WHERE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_REGION] = {"region", R_STRING, G_WHERE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_TOKEN] = {"token", R_HEADER, G_CREDENTIALS, F_SECRET, 0, 0, NULL, NULL},
-	[SCM_OPT_AK] = {"ak", R_HEADER, G_CREDENTIALS, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_SK] = {"sk", R_HEADER, G_CREDENTIALS, F_SECRET, 0, 0, NULL, NULL},
-	[SCM_OPT_SECURITY_TOKEN] = {"security_token", R_HEADER, G_CREDENTIALS, F_SECRET, 0, 0, NULL, NULL},
-	[SCM_OPT_DOMAIN_ID] = {"domain_id", R_HEADER, G_CREDENTIALS, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_CREDENTIALS] = {"credentials", R_STR_CHOICE, G_CREDENTIALS, 0, 0, 0, NULL, CREDENTIAL_KINDS},
-	[SCM_OPT_CONTENT] = {"content", R_HEADER, G_NONE, F_QUERY, 0, 0, NULL, NULL},
-	[SCM_OPT_DEPLOY_SUPPORT] = {"deploy_support", R_BOOL, G_NONE, F_QUERY, 0, 0, NULL, NULL},
-	[SCM_OPT_ENTERPRISE_PROJECT_ID] = {"enterprise_project_id", R_STRING, G_NONE, F_QUERY, 0, 0, NULL, NULL},
-	[SCM_OPT_EXPIRED_DAYS_SINCE] = {"expired_days_since", R_INT_RANGE, G_NONE, F_QUERY, 0, 1095, NULL, NULL},
-	[SCM_OPT_LIMIT] = {"limit", R_INT_CHOICE, G_NONE, F_QUERY, 0, 0, PAGE_SIZES, NULL},
-	/* bounded so that no sum of offsets and page sizes can overflow */
-	[SCM_OPT_OFFSET] = {"offset", R_INT_RANGE, G_NONE, F_QUERY, 0, SCM_MAX_OFFSET, NULL, NULL},
-	[SCM_OPT_OWNED_BY_SELF] = {"owned_by_self", R_BOOL, G_NONE, F_QUERY, 0, 0, NULL, NULL},
-	[SCM_OPT_SORT_DIR] = {"sort_dir", R_STR_CHOICE, G_NONE, F_QUERY, 0, 0, NULL, SORT_DIRS},
-	[SCM_OPT_SORT_KEY] = {"sort_key", R_STR_CHOICE, G_NONE, F_QUERY, 0, 0, NULL, SORT_KEYS},
-	[SCM_OPT_STATUS] = {"status", R_STR_CHOICE, G_NONE, F_QUERY, 0, 0, NULL, STATUSES},
-	[SCM_OPT_TIMEOUT] = {"timeout", R_SECONDS, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_CONNECT_TIMEOUT] = {"connect_timeout", R_SECONDS, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_RETRIES] = {"retries", R_INT_RANGE, G_NONE, 0, 0, -1, NULL, NULL},
-	[SCM_OPT_CAFILE] = {"cafile", R_STRING, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_VERIFY] = {"verify", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_ALLOW_HTTP] = {"allow_http", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_USER_AGENT] = {"user_agent", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_MAX_BODY] = {"max_body", R_INT_RANGE, G_NONE, 0, 1, 1073741824, NULL, NULL},
-	[SCM_OPT_CONCURRENCY] = {"concurrency", R_INT_RANGE, G_NONE, 0, 1, 16, NULL, NULL},
-	[SCM_OPT_PROXY] = {"proxy", R_PROXY, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_NO_PROXY] = {"no_proxy", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_DEADLINE] = {"deadline", R_SECONDS, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_POOL_SIZE] = {"pool_size", R_INT_RANGE, G_NONE, 0, 1, 10000, NULL, NULL},
-	[SCM_OPT_BACKLOG] = {"backlog", R_INT_RANGE, G_NONE, 0, 0, 100000, NULL, NULL},
-	[SCM_OPT_KEEPALIVE_TIMEOUT] = {"keepalive_timeout", R_INT_RANGE, G_NONE, 0, 0, 86400000, NULL, NULL},
-	[SCM_OPT_SSL_SERVER_NAME] = {"ssl_server_name", R_HEADER, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_SSL_SESSION_REUSE] = {"ssl_session_reuse", R_BOOL, G_NONE, 0, 0, 0, NULL, NULL},
-	[SCM_OPT_IAM_ENDPOINT] = {"iam_endpoint", R_URL, G_NONE, 0, 0, 0, NULL, NULL},
-};
-
-
+/* The regions with an address of their own; any other needs its
+ * HUAWEICLOUD_SDK_REGION_SCM_<REGION>. */
 static const char *const REGIONS[] = {"cn-north-4", "ap-southeast-1",
 				      "my-kualalumpur-1", NULL};
-#define DEFAULT_REGION "ap-southeast-1"
+
+#define DFLT_NONE D_NONE, 0, NULL
+#define DFLT_NUM(x) D_NUM, (double)(x), NULL
+#define DFLT_BOOL(b) D_BOOL, (double)(b), NULL
+#define DFLT_STR(s) D_STR, 0, (s)
+
+/* The rule table, from optlist.h. */
+static const option_rule OPTIONS[SCM_OPT_COUNT] = {
+#define SCM_OPT(id, name, rule, group, flags, min, max, ints, strs, dflt) \
+	[SCM_OPT_##id] = {name, rule, group, flags, min, max, ints, strs, dflt},
+#include "optlist.h"
+#undef SCM_OPT
+};
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -134,7 +112,7 @@ static void describe_rule(char *out, size_t size, const option_rule *r)
 		PUT("must be a boolean");
 		break;
 	case R_SECONDS:
-		PUT("must be a number of seconds > 0 and <= %.0f", MAX_SECONDS);
+		PUT("must be a number of seconds > 0 and <= %.0f", SCM_MAX_SECONDS);
 		break;
 	case R_URL:
 		PUT("must be an http:// or https:// URL without query or fragment");
@@ -387,7 +365,7 @@ static void read_value(lua_State *L, int arg, int id, scm_value *v)
 		if (t != LUA_TNUMBER)
 			invalid(L, arg, r, -1);
 		v->n = (double)lua_tonumber(L, -1);
-		if (!(v->n > 0 && v->n <= MAX_SECONDS))
+		if (!(v->n > 0 && v->n <= SCM_MAX_SECONDS))
 			invalid(L, arg, r, -1);
 		break;
 	}
@@ -507,6 +485,7 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	char *scheme = NULL, *host = NULL, *query = NULL, *fragment = NULL,
 	     *user = NULL;
 	const char *problem = NULL;
+	int has_user = 0; /* the URL is not shown: it carries credentials */
 	size_t i;
 	const char *base = scm_opts_base(o, &i);
 	for (i = 0; i < o->base_len; i++) {
@@ -556,8 +535,10 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 			problem = "must not have a query";
 		else if (curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)
 			problem = "must not have a fragment";
-		else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 			problem = "must not carry a user name or password";
+			has_user = 1;
+		}
 		else if (!carries_query(base, o->base_len))
 			problem = "must be a base URL that the API path and query can follow";
 		else if (http && !(o->v[SCM_OPT_ALLOW_HTTP].set &&
@@ -573,7 +554,7 @@ static void check_base(lua_State *L, int arg, scm_opts *o, const char *what,
 	curl_url_cleanup(u);
 	if (problem != NULL) {
 		char buf[96];
-		if (strstr(problem, "password") != NULL)
+		if (has_user)
 			snprintf(buf, sizeof buf, "a URL with credentials, not shown");
 		else
 			quote(buf, sizeof buf, shown, strlen(shown));
@@ -601,14 +582,14 @@ const char *scm_opts_region(const scm_opts *o)
 {
 	if (o->v[SCM_OPT_REGION].set)
 		return o->v[SCM_OPT_REGION].s;
-	return o->v[SCM_OPT_ENDPOINT].set ? NULL : DEFAULT_REGION;
+	return o->v[SCM_OPT_ENDPOINT].set ? NULL : SCM_DEFAULT_REGION;
 }
 
 static void resolve_where(lua_State *L, int arg, scm_opts *o)
 {
 	const scm_value *endpoint = &o->v[SCM_OPT_ENDPOINT];
 	const scm_value *region = &o->v[SCM_OPT_REGION];
-	const char *name = region->set ? region->s : DEFAULT_REGION;
+	const char *name = region->set ? region->s : SCM_DEFAULT_REGION;
 	char env[96], shown[160];
 	const char *override;
 	size_t i, n;
@@ -628,7 +609,7 @@ static void resolve_where(lua_State *L, int arg, scm_opts *o)
 	n = (size_t)snprintf(env, sizeof env, "HUAWEICLOUD_SDK_REGION_SCM_");
 	for (i = 0; name[i] != '\0' && n + 1 < sizeof env; i++) {
 		unsigned char c = (unsigned char)name[i];
-		env[n++] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : (char)c;
+		env[n++] = c == '-' ? '_' : scm_upper((char)c);
 	}
 	env[n] = '\0';
 	override = name[i] == '\0' ? getenv(env) : NULL;
@@ -651,10 +632,12 @@ static void resolve_where(lua_State *L, int arg, scm_opts *o)
 			break;
 	if (REGIONS[k] == NULL) {
 		quote(shown, sizeof shown, name, strlen(name));
-		luaL_argerror(L, arg, lua_pushfstring(L,
-			"region must be one of cn-north-4, ap-southeast-1, "
-			"my-kualalumpur-1, or have its endpoint in %s (got %s)",
-			env, shown));
+		lua_pushliteral(L, "region must be one of ");
+		for (k = 0; REGIONS[k] != NULL; k++)
+			lua_pushfstring(L, "%s, ", REGIONS[k]);
+		lua_pushfstring(L, "or have its endpoint in %s (got %s)", env, shown);
+		lua_concat(L, k + 2);
+		luaL_argerror(L, arg, lua_tostring(L, -1));
 	}
 	n = (size_t)snprintf(o->base_buf, sizeof o->base_buf,
 			     "https://scm.%s.myhuaweicloud.com", name);
@@ -690,8 +673,8 @@ lua_Integer scm_opt_int(const scm_opts *o, int id, lua_Integer dflt)
 
 int scm_opt_retries(const scm_opts *o)
 {
-	lua_Integer n = scm_opt_int(o, SCM_OPT_RETRIES, SCM_DEFAULT_RETRIES);
-	return n > 1000000 ? 1000000 : (int)n;
+	/* the rule bounds it by SCM_MAX_RETRIES */
+	return (int)scm_opt_int(o, SCM_OPT_RETRIES, SCM_DEFAULT_RETRIES);
 }
 
 /* ---- the query string ---------------------------------------------------- */
@@ -736,4 +719,97 @@ void scm_cap_timeout(scm_opts *o, double left)
 		left = 0.001;
 	o->v[SCM_OPT_TIMEOUT].set = 1;
 	o->v[SCM_OPT_TIMEOUT].n = left < t ? left : t;
+}
+
+/* ---- scm.options() ------------------------------------------------------- */
+
+static const char *type_name(const option_rule *r)
+{
+	switch (r->rule) {
+	case R_INT_CHOICE:
+	case R_INT_RANGE:
+		return "integer";
+	case R_SECONDS:
+		return "number";
+	case R_BOOL:
+		return "boolean";
+	default:
+		return "string";
+	}
+}
+
+/* { { name, type, rule, default, choices, min, max, group, query, secret },
+ * ... } in optlist.h's order: a new table each call. */
+int scm_l_options(lua_State *L)
+{
+	static const char *const GROUPS[] = {NULL, "where", "credentials"};
+	int id, k;
+	lua_createtable(L, SCM_OPT_COUNT, 0);
+	for (id = 0; id < SCM_OPT_COUNT; id++) {
+		const option_rule *r = &OPTIONS[id];
+		char rule[512];
+		lua_createtable(L, 0, 10);
+		lua_pushstring(L, r->name);
+		lua_setfield(L, -2, "name");
+		lua_pushstring(L, type_name(r));
+		lua_setfield(L, -2, "type");
+		describe_rule(rule, sizeof rule, r);
+		lua_pushstring(L, rule);
+		lua_setfield(L, -2, "rule");
+		switch (r->dkind) {
+		case D_NUM:
+			if (r->rule == R_SECONDS)
+				lua_pushnumber(L, r->dnum);
+			else
+				lua_pushinteger(L, (lua_Integer)r->dnum);
+			break;
+		case D_BOOL:
+			lua_pushboolean(L, r->dnum != 0);
+			break;
+		case D_STR:
+			lua_pushstring(L, r->dstr);
+			break;
+		default:
+			lua_pushnil(L);
+			break;
+		}
+		lua_setfield(L, -2, "default");
+		if (r->ints != NULL || r->strs != NULL) {
+			lua_newtable(L);
+			for (k = 0; r->ints != NULL && r->ints[k] >= 0; k++) {
+				lua_pushinteger(L, r->ints[k]);
+				lua_rawseti(L, -2, k + 1);
+			}
+			for (k = 0; r->strs != NULL && r->strs[k] != NULL; k++) {
+				lua_pushstring(L, r->strs[k]);
+				lua_rawseti(L, -2, k + 1);
+			}
+			lua_setfield(L, -2, "choices");
+		}
+		if (r->rule == R_INT_RANGE) {
+			lua_pushinteger(L, r->min);
+			lua_setfield(L, -2, "min");
+			if (r->max >= 0) {
+				lua_pushinteger(L, r->max);
+				lua_setfield(L, -2, "max");
+			}
+		} else if (r->rule == R_SECONDS) {
+			lua_pushnumber(L, SCM_MAX_SECONDS);
+			lua_setfield(L, -2, "max");
+		}
+		if (GROUPS[r->group] != NULL) {
+			lua_pushstring(L, GROUPS[r->group]);
+			lua_setfield(L, -2, "group");
+		}
+		if (r->flags & F_QUERY) {
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, "query");
+		}
+		if (r->flags & F_SECRET) {
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, "secret");
+		}
+		lua_rawseti(L, -2, id + 1);
+	}
+	return 1;
 }

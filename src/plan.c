@@ -12,6 +12,7 @@
 #include "client.h"
 #include "plan.h"
 #include "request.h"
+#include "retry.h"
 
 /* ---- ids handed out ------------------------------------------------------ */
 
@@ -191,7 +192,7 @@ int scm_listing_accept(lua_State *L, scm_listing *l, int idx, const scm_opts *o)
 			 (long long)total, (long long)l->accepted, (long long)l->limit);
 	if (msg[0] != '\0') {
 		l->last = 1;
-		scm_push_error(L, "decode", 0, NULL, 0, msg, NULL, o);
+		scm_push_error(L, SCM_KIND_DECODE, 0, NULL, 0, msg, NULL, o);
 		return SCM_LISTING_ENDLESS;
 	}
 	return SCM_LISTING_MORE;
@@ -348,15 +349,7 @@ int scm_l_plan(lua_State *L, int client, int opts, int arg)
 	 * read from a credentials file: the option strings are read in place,
 	 * and credentials are resolved once, here. */
 	lua_createtable(L, 2, 0);
-	lua_newtable(L);
-	if (!lua_isnoneornil(L, opts)) {
-		lua_pushnil(L);
-		while (lua_next(L, opts) != 0) {
-			lua_pushvalue(L, -2);
-			lua_insert(L, -2);
-			lua_rawset(L, -4);
-		}
-	}
+	scm_copy_table(L, opts);
 	copy = lua_gettop(L);
 	scm_client_options(L, client, copy, arg, &p->o);
 	lua_rawseti(L, -3, 2);

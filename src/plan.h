@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "scm.h"
+#include "options.h"
 
 #define SCM_PLAN_MT "scm.plan"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scm.h"
+#include "redact.h"
 
 #define PREFIX_MIN 8     /* bytes of a secret's start worth hiding */
 #define SHORT_SECRET 4   /* shorter secrets are not looked for at all */

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "client.h"
+#include "decode.h"
 #include "request.h"
+#include "retry.h"
 #include "sign.h"
 
 static const char *field(lua_State *L, int idx, const char *name, int required,
@@ -59,12 +61,7 @@ int scm_l_sign(lua_State *L)
 		lua_pop(L, 1); /* the value stays reachable from headers */
 	}
 	for (date = 0; date < n; date++) {
-		const char *a = h[date].name, *b = "x-sdk-date";
-		size_t i;
-		for (i = 0; a[i] != '\0' && b[i] != '\0'; i++)
-			if ((a[i] | 0x20) != b[i])
-				break;
-		if (a[i] == '\0' && b[i] == '\0')
+		if (scm_equal_nocase(h[date].name, strlen(h[date].name), "x-sdk-date"))
 			break;
 	}
 	luaL_argcheck(L, date < n, 1, "headers must include X-Sdk-Date");
@@ -196,12 +193,9 @@ static void header_field(lua_State *L, int idx, const char *name, const scm_resp
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {
 		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-			const char *k = lua_tostring(L, -2);
-			size_t i;
-			for (i = 0; k[i] != '\0' && name[i] != '\0'; i++)
-				if ((k[i] | 0x20) != (name[i] | 0x20))
-					break;
-			if (k[i] == '\0' && name[i] == '\0') {
+			size_t klen;
+			const char *k = lua_tolstring(L, -2, &klen);
+			if (scm_equal_nocase(k, klen, name)) {
 				size_t len;
 				const char *v = lua_tolstring(L, -1, &len);
 				scm_keep_value(r, out, size, v, len, strict);
@@ -264,8 +258,6 @@ int scm_l_decode(lua_State *L)
  * callers that do the I/O themselves. */
 int scm_l_error(lua_State *L)
 {
-	static const char *const KINDS[] = {"api", "http", "timeout", "network",
-					    "tls", "decode", NULL};
 	scm_opts o;
 	const char *kind, *code, *message, *request_id, *service;
 	size_t code_len = 0;
@@ -276,10 +268,10 @@ int scm_l_error(lua_State *L)
 	memset(&o, 0, sizeof o);
 	scm_opts_read(L, 2, 2, &o);
 	kind = field(L, 1, "kind", 1, NULL);
-	for (k = 0; KINDS[k] != NULL && strcmp(KINDS[k], kind) != 0; k++)
+	for (k = 0; SCM_KINDS[k] != NULL && strcmp(SCM_KINDS[k], kind) != 0; k++)
 		;
-	luaL_argcheck(L, KINDS[k] != NULL, 1,
-		      "kind must be one of api, http, timeout, network, tls, decode");
+	if (SCM_KINDS[k] == NULL)
+		luaL_argerror(L, 1, scm_push_kind_rule(L));
 	message = field(L, 1, "message", 1, NULL);
 	code = field(L, 1, "code", 0, &code_len);
 	request_id = field(L, 1, "request_id", 0, NULL);
@@ -293,7 +285,7 @@ int scm_l_error(lua_State *L)
 	service = field(L, 1, "service", 0, NULL);
 	luaL_argcheck(L, service == NULL || strcmp(service, "iam") == 0 ||
 			 strcmp(service, "metadata") == 0, 1, "service must be \"iam\" or \"metadata\"");
-	scm_push_error(L, kind, (long)status, code, code_len, message, request_id, &o);
+	scm_push_error(L, (enum scm_kind)k, (long)status, code, code_len, message, request_id, &o);
 	scm_error_attempts(L, (int)attempts);
 	if (service != NULL)
 		scm_error_service(L, service);

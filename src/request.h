@@ -1,7 +1,35 @@
+/* request.h: requests built without I/O (scm_request, for IAM and the
+ * metadata service), sent over libcurl with the retry rule; and the Lua
+ * bindings of doing the I/O yourself: scm.sign, scm.decode, scm.error,
+ * scm.request. */
 #ifndef SCM_REQUEST_H
 #define SCM_REQUEST_H
 
-#include "scm.h"
+#include "transport.h"
+
+#define SCM_REQUEST_MT "scm.request"
+
+/* Pushes a new empty request: a userdata whose __gc wipes and frees what
+ * it holds, so that a raise cannot leak it. */
+scm_request *scm_request_new(lua_State *L);
+int scm_request_header(scm_request *r, const char *name, const char *value,
+		       size_t len);
+void scm_request_free(scm_request *r);
+/* Pushes a transfer in a userdata whose __gc frees it. */
+scm_transfer *scm_transfer_push(lua_State *L);
+/* Sends r over libcurl (blocking), with retries by the rules of SCM
+ * calls; pushes the transfer holding the response (*out) and returns the
+ * number of attempts. */
+int scm_perform_request(lua_State *L, CURLSH *share, const scm_opts *o,
+			const scm_request *r, scm_transfer **out);
+/* Fills t's response from Lua values: status, the body string at
+ * body_idx, the headers table at headers_idx (X-Request-Id or
+ * X-IAM-Trace-Id, Location, Content-Type). The body is read in place. */
+void scm_response_from_lua(lua_State *L, scm_transfer *t, const scm_opts *o,
+			   lua_Integer status, int body_idx, int headers_idx);
+/* Pushes r as scm.request shows a request: { method, url, headers = {},
+ * timeout, connect_timeout, retries, max_body, verify[, cafile] }. */
+void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o);
 
 int scm_l_sign(lua_State *L);
 int scm_l_decode(lua_State *L);

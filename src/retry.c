@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "scm.h"
+#include "retry.h"
 
 #define BACKOFF_BASE 0.25 /* seconds before the second attempt, at most */
 #define BACKOFF_CAP 8.0
@@ -123,8 +123,8 @@ int scm_response_cause(const scm_response *r)
 	case CURLE_BAD_CONTENT_ENCODING:
 		return SCM_CAUSE_MALFORMED;
 	default:
-		return strcmp(scm_transport_kind(r->code), "tls") == 0 ? SCM_CAUSE_VERIFY
-								       : SCM_CAUSE_NETWORK;
+		return scm_transport_kind(r->code) == SCM_KIND_TLS ? SCM_CAUSE_VERIFY
+								   : SCM_CAUSE_NETWORK;
 	}
 }
 

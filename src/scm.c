@@ -1,12 +1,16 @@
 /* The Lua face of the module: scm.list, scm.new and the client methods. */
 #include <string.h>
 
+#include "scm.h"
+
 #include "account.h"
 #include "client.h"
+#include "decode.h"
 #include "expiry.h"
 #include "iterate.h"
 #include "metadata.h"
 #include "plan.h"
+#include "retry.h"
 #include "request.h"
 
 /* Registry key of the client behind the module-level functions. */
@@ -88,6 +92,7 @@ static const luaL_Reg functions[] = {
 	{"all", module_all},
 	{"new", scm_new},
 	{"sign", scm_l_sign},
+	{"options", scm_l_options},
 	{"request", module_request},
 	{"plan", module_plan},
 	{"retry", scm_l_retry},
@@ -102,8 +107,6 @@ static const luaL_Reg functions[] = {
 	{"metadata_cached", scm_l_metadata_cached},
 	{"expiry", scm_l_expiry},
 	{NULL, NULL}};
-
-LUALIB_API int luaopen_scm(lua_State *L);
 
 int luaopen_scm(lua_State *L)
 {

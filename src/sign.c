@@ -4,28 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "scm.h"
 #include "sign.h"
 
 #define ALGORITHM "SDK-HMAC-SHA256"
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static int sha256_hex(const char *data, size_t len, char out[65])
 {
@@ -33,7 +21,7 @@ static int sha256_hex(const char *data, size_t len, char out[65])
 	unsigned int n = 0;
 	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
 		return -1;
-	hex(md, 32, out);
+	scm_hex_encode(md, 32, out);
 	return 0;
 }
 
@@ -52,14 +40,11 @@ static int by_name(const void *a, const void *b)
  * does, and a trailing "/" when it has none. */
 static int add_canonical_path(scm_buf *b, const char *path)
 {
-	static const char digits[] = "0123456789ABCDEF";
 	size_t i, n = strlen(path);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)path[i];
 		char enc[3];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~' || c == '/') {
+		if (scm_is_unreserved(c) || c == '/') {
 			if (scm_buf_add(b, (const char *)&path[i], 1) != 0)
 				return -1;
 			continue;
@@ -71,8 +56,8 @@ static int add_canonical_path(scm_buf *b, const char *path)
 			continue;
 		}
 		enc[0] = '%';
-		enc[1] = digits[c >> 4];
-		enc[2] = digits[c & 15];
+		enc[1] = SCM_HEX_UPPER[c >> 4];
+		enc[2] = SCM_HEX_UPPER[c & 15];
 		if (scm_buf_add(b, enc, 3) != 0)
 			return -1;
 	}
@@ -103,17 +88,10 @@ int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		size_t vlen = headers[i].value_len;
 		if (len >= sizeof sh[i].name)
 			return -1;
-		for (j = 0; j <= len; j++) {
-			char c = headers[i].name[j];
-			sh[i].name[j] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-		}
+		for (j = 0; j <= len; j++)
+			sh[i].name[j] = scm_lower(headers[i].name[j]);
 		/* values are signed trimmed */
-		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-			v++;
-			vlen--;
-		}
-		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-			vlen--;
+		v += scm_trim(v, &vlen, NULL);
 		sh[i].value = v;
 		sh[i].value_len = vlen;
 		if (strcmp(sh[i].name, "x-sdk-date") == 0 && vlen < sizeof date) {
@@ -154,13 +132,13 @@ int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 	    HMAC(EVP_sha256(), sk, (int)sk_len, (const unsigned char *)to_sign,
 		 (size_t)n, mac, &mac_len) == NULL || mac_len != 32)
 		goto done;
-	hex(mac, 32, signature);
+	scm_hex_encode(mac, 32, signature);
 	if (scm_buf_adds(out, ALGORITHM " Access=") == 0 && scm_buf_add(out, ak, ak_len) == 0 &&
 	    scm_buf_adds(out, ", SignedHeaders=") == 0 && scm_buf_adds(out, names.data) == 0 &&
 	    scm_buf_adds(out, ", Signature=") == 0 && scm_buf_adds(out, signature) == 0)
 		rc = 0;
 done:
-	OPENSSL_cleanse(mac, sizeof mac);
+	scm_wipe(mac, sizeof mac);
 	/* the canonical request holds the X-Security-Token value */
 	scm_buf_wipe(&canon);
 	scm_buf_free(&names);
@@ -181,17 +159,6 @@ typedef struct query_part {
 	scm_buf key, value;
 } query_part;
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into b ("+" is a space, as in a form query). */
 static int decode_into(scm_buf *b, const char *s, size_t n)
 {
@@ -199,9 +166,10 @@ static int decode_into(scm_buf *b, const char *s, size_t n)
 	if (scm_buf_reserve(b, n) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			b->data[b->len++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && scm_hex_value(s[i + 1]) >= 0 &&
+		    scm_hex_value(s[i + 2]) >= 0) {
+			b->data[b->len++] = (char)(scm_hex_value(s[i + 1]) * 16 +
+						   scm_hex_value(s[i + 2]));
 			i += 2;
 		} else {
 			b->data[b->len++] = s[i] == '+' ? ' ' : s[i];

@@ -1,9 +1,9 @@
+/* sign.h: request signing, SDK-HMAC-SHA256, and the canonical query;
+ * no Lua and no I/O (sign.c parses URLs with libcurl's parser). */
 #ifndef SCM_SIGN_H
 #define SCM_SIGN_H
 
-#include <stddef.h>
-
-struct scm_buf;
+#include "buffer.h"
 
 /* A request header that is signed: name in any case, value as sent. */
 typedef struct scm_header {
@@ -28,17 +28,17 @@ typedef struct scm_header {
 int scm_sign(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 	     const char *method, const char *path, const char *query,
 	     const scm_header *headers, size_t nheaders, const char *body,
-	     size_t body_len, struct scm_buf *out);
+	     size_t body_len, scm_buf *out);
 
 /* The canonical form of a raw query string ("b=2&a=1" -> "a=1&b=2"):
  * pairs decoded, sorted by key then value, encoded again. */
-int scm_canonical_query(struct scm_buf *out, const char *raw, size_t len);
+int scm_canonical_query(scm_buf *out, const char *raw, size_t len);
 
 /* scm_sign for a whole URL: its path and query are taken from it. */
 int scm_sign_url(const char *ak, size_t ak_len, const char *sk, size_t sk_len,
 		 const char *method, const char *url, const scm_header *headers,
 		 size_t nheaders, const char *body, size_t body_len,
-		 struct scm_buf *out);
+		 scm_buf *out);
 
 /* The Host header libcurl sends for url ("host" or "host:port"). */
 int scm_url_host(const char *url, char *out, size_t size);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +13,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "scm.h"
 #include "sign.h"
+#include "transport.h"
 
 /* A response buffer larger than this is not kept between calls. */
 #define KEEP_BUFFER (1024 * 1024)
@@ -62,13 +61,7 @@ void scm_keep_value(const scm_response *r, char *field, size_t size,
 	scm_buf b = {NULL, 0, 0};
 	int redacted;
 	field[0] = '\0';
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-			 v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
+	v += scm_trim(v, &n, "\r\n");
 	/* Secrets out of the whole value first: cut first, a secret's start
 	 * would no longer match and would be kept. */
 	if (scm_buf_add(&b, v, n) != 0 ||
@@ -101,7 +94,7 @@ static void keep(const scm_response *r, char *field, size_t size, const char *v,
 static int is_header(const char *line, size_t n, const char *name, size_t *vstart)
 {
 	size_t len = strlen(name);
-	if (n <= len || line[len] != ':' || strncasecmp(line, name, len) != 0)
+	if (n <= len || line[len] != ':' || !scm_equal_nocase(line, len, name))
 		return 0;
 	*vstart = len + 1;
 	return 1;
@@ -150,7 +143,7 @@ static size_t on_header(char *line, size_t size, size_t count, void *ud)
 		keep(r, r->retry_after, sizeof r->retry_after, line + v, n - v);
 	} else if (is_header(line, n, "Content-Encoding", &v)) {
 		keep(r, num, sizeof num, line + v, n - v);
-		r->encoded = strcasecmp(num, "identity") != 0;
+		r->encoded = !scm_equal_nocase(num, strlen(num), "identity");
 	} else if (is_header(line, n, "Content-Length", &v)) {
 		char *end;
 		long long len;
@@ -188,11 +181,8 @@ CURLSH *scm_share_new(void)
 static void free_headers(scm_transfer *t)
 {
 	struct curl_slist *h;
-	for (h = t->headers; h != NULL; h = h->next) {
-		volatile char *p = h->data;
-		while (*p != '\0')
-			*p++ = 0;
-	}
+	for (h = t->headers; h != NULL; h = h->next)
+		scm_wipe(h->data, strlen(h->data));
 	curl_slist_free_all(t->headers);
 	t->headers = NULL;
 }
@@ -597,4 +587,29 @@ void scm_transfer_free(scm_transfer *t)
 	free_headers(t);
 	scm_buf_free(&t->url);
 	scm_buf_free(&t->res.body);
+}
+
+enum scm_kind scm_transport_kind(CURLcode code)
+{
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return SCM_KIND_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_USE_SSL_FAILED:
+		return SCM_KIND_TLS;
+	default:
+		return SCM_KIND_NETWORK;
+	}
 }
