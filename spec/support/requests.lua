@@ -19,6 +19,19 @@ function M.api_requests(log)
   return (M.requests_to(log, "/v3/scm/certificates"))
 end
 
+-- How many requests of log went to the certificates API with User-Agent
+-- agent: a test's own, apart from requests an earlier test left in flight
+-- that reach the server late.
+function M.api_requests_from(log, agent)
+  local n = 0
+  for _, req in ipairs(log) do
+    if req.path:sub(-20) == "/v3/scm/certificates" and req.headers["user-agent"] == agent then
+      n = n + 1
+    end
+  end
+  return n
+end
+
 -- The SignedHeaders of a request's SDK-HMAC-SHA256 Authorization, if any.
 function M.signed_headers(req)
   return req.headers.authorization and req.headers.authorization:match("SignedHeaders=([^,]+)")
