@@ -129,12 +129,7 @@ describe("OpenResty example", function()
     assert.is_truthy(shell.wait_for(20, function() return #emu:log() >= 1 end))
     local old = workers()
     assert(ex:signal("reload"), "nginx -s reload failed")
-    local gone = shell.wait_for(20, function()
-      for _, pid in ipairs(old) do
-        if shell.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
-      end
-      return true
-    end, 0.2)
+    local gone = shell.wait_gone(20, old)
     assert.is_true(gone, "old workers still running after 20 s")
     -- the new workers list: the killed listing's lock does not hold them
     local status, body = get("/certs")

@@ -236,12 +236,7 @@ describe("scm.resty.cache and scm.resty.timer, 4 workers", function()
       local old = nginx:workers()
       assert.is_true(nginx:signal("reload"))
       -- the old workers go, though the run they had would take 600 s
-      local gone = shell.wait_for(20, function()
-        for _, pid in ipairs(old) do
-          if shell.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
-        end
-        return true
-      end, 0.2)
+      local gone = shell.wait_gone(20, old)
       assert.is_true(gone, "old workers still running: " .. nginx:log())
       assert.matches("scm.resty.timer spec: run stopped, the worker is exiting", nginx:log())
     end)

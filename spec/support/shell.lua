@@ -122,4 +122,15 @@ function M.sanitizer_env()
   return words
 end
 
+-- Waits up to seconds for every process in pids to be gone; true when
+-- they are.
+function M.wait_gone(seconds, pids)
+  return M.wait_for(seconds, function()
+    for _, pid in ipairs(pids) do
+      if M.ok("kill -0 " .. pid .. " 2>/dev/null") then return false end
+    end
+    return true
+  end, 0.2)
+end
+
 return M
