@@ -151,6 +151,21 @@ describe("OpenResty path (scm.resty)", function()
     end)
   end)
 
+  it("a kept-alive connection the server dropped is replaced, and costs no attempt", function()
+    -- one worker: the second call finds the first call's pooled connection
+    assert.is_number(call("list", { retries = 0 }).total_count)
+    -- the server closes that connection as the next request arrives,
+    -- unanswered, as an idle timeout striking just then does
+    emu:faults({ { type = "reset" } })
+    local got = call("list", { retries = 0 })
+    assert.is_nil(got.err, cjson.encode(got))
+    assert.equal(123, got.total_count)
+    local log = emu:log()
+    assert.equal(3, #log)
+    assert.equal(log[1].connection, log[2].connection, "the second call did not reuse the pooled connection")
+    assert.is_not.equal(log[2].connection, log[3].connection)
+  end)
+
   it("keeps the worker answering while a listing is in flight", function()
     emu:reset({ certs = 200, latency_ms = 2000 })
     local body = shell.temp_file(cjson.encode(emu:opts({ concurrency = 2 })))

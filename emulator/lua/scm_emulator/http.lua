@@ -116,6 +116,15 @@ local function raw_head(resp)
   return table.concat(lines, "\r\n") .. "\r\n\r\n"
 end
 
+-- The client connection as a raw socket, or nil (logged).
+local function raw_socket()
+  -- The raw socket refuses to open while a request body is still unread.
+  ngx.req.read_body()
+  local sock, err = ngx.req.socket(true)
+  if not sock then ngx.log(ngx.ERR, "scm-emulator: raw socket unavailable: ", err) end
+  return sock
+end
+
 -- Writes resp on the raw client connection, declaring the full Content-Length
 -- but sending only the first `body_bytes` bytes of the body, then closes the
 -- connection. nginx's own output path would never send fewer bytes than it
@@ -125,13 +134,8 @@ end
 -- about that rate (at most 10 writes a second) until done or the client
 -- goes away.
 function M.send_raw(resp, body_bytes, bytes_per_second)
-  -- The raw socket refuses to open while a request body is still unread.
-  ngx.req.read_body()
-  local sock, err = ngx.req.socket(true)
-  if not sock then
-    ngx.log(ngx.ERR, "scm-emulator: raw socket unavailable: ", err)
-    return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
-  end
+  local sock = raw_socket()
+  if not sock then return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR) end
   if not sock:send(raw_head(resp)) then return ngx.exit(444) end
 
   local body = resp.body:sub(1, body_bytes)
@@ -156,12 +160,8 @@ end
 -- bytes_per_second when given), then whatever more(i) returns for i = 1, 2,
 -- ... until it returns nil or the client goes away; then closes.
 function M.send_bytes(head, body, bytes_per_second, more)
-  ngx.req.read_body()
-  local sock, err = ngx.req.socket(true)
-  if not sock then
-    ngx.log(ngx.ERR, "scm-emulator: raw socket unavailable: ", err)
-    return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
-  end
+  local sock = raw_socket()
+  if not sock then return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR) end
   if not sock:send(head) then return ngx.exit(444) end
   body = body or ""
   if not bytes_per_second then

@@ -233,7 +233,10 @@ local function read_body(r, req, status, headers)
   return data, false
 end
 
--- One request on sock: {status, headers, body, keep} or nil, cause, message, status.
+-- One request on sock: {status, headers, body, keep}; or nil, cause,
+-- message, status, and true when the connection failed before a byte of
+-- the response came (a send that failed, or an end or reset of the
+-- connection before the status line began; never a timeout).
 local function converse(sock, req, host, port, scheme, target, deadline)
   local method = req.method or "GET"
   local lines = { method .. " " .. target .. " HTTP/1.1" }
@@ -249,7 +252,10 @@ local function converse(sock, req, host, port, scheme, target, deadline)
   if left <= 0 then return nil, "timeout", "timed out before sending" end
   sock:settimeout(max(1, floor(left * 1000)))
   local sent, serr = sock:send(concat(lines, "\r\n"))
-  if not sent then return nil, io_cause(serr), "send: " .. tostring(serr) end
+  if not sent then
+    local cause = io_cause(serr)
+    return nil, cause, "send: " .. tostring(serr), nil, cause == "network"
+  end
 
   local r = new_reader(sock, deadline)
   local status, version, headers
@@ -257,7 +263,8 @@ local function converse(sock, req, host, port, scheme, target, deadline)
     local line, err = read_line(r, req.max_header_line)
     if not line then
       if err == "too_large" then return nil, "malformed", "not an HTTP response" end
-      return nil, io_cause(err), "no response: " .. tostring(err)
+      local cause = io_cause(err)
+      return nil, cause, "no response: " .. tostring(err), nil, cause == "network" and r.buf == ""
     end
     local v, code = line:match("^HTTP/(%d%.%d) (%d%d%d)")
     if not v then return nil, "malformed", "not an HTTP response" end
@@ -295,17 +302,11 @@ local function converse(sock, req, host, port, scheme, target, deadline)
   return { status = status, headers = headers, body = body, keep = keep }
 end
 
--- One attempt at req (a request table as plan:request, scm.account_request
--- or scm.metadata_request give it) that ends by deadline: the response,
--- or nil, cause, message[, status]. The socket is closed or pooled, and
--- its connection lease given back, on every path.
-local function exchange(req, deadline)
-  local scheme, host, port, target = parse_url(req.url)
-  local lease = acquire(deadline)
-  if not lease then
-    return nil, "timeout", ("no upstream connection free within the timeout (max_connections %d)")
-      :format(max_connections)
-  end
+-- One request on one connection, taken from the pool or new: the
+-- response, or nil, cause, message[, status[, again]], again when a pooled
+-- connection failed before a byte of the answer came. The socket is
+-- closed or pooled.
+local function attempt_once(req, deadline, scheme, host, port, target)
   local sock = tcp()
   local left = deadline - now()
   sock:settimeouts(max(1, floor(min(req.connect_timeout, left) * 1000)), max(1, floor(left * 1000)),
@@ -316,10 +317,10 @@ local function exchange(req, deadline)
   local pool = ("%s://%s:%d/%s/%s"):format(scheme, host, port, req.verify and "verified" or "unverified", name)
   local ok, err = sock:connect(host, port, { pool = pool, pool_size = req.pool_size, backlog = req.backlog })
   if not ok then
-    release(lease)
     return nil, io_cause(err), "connect to " .. host .. ": " .. tostring(err)
   end
-  local fresh_tls = scheme == "https" and sock:getreusedtimes() == 0
+  local reused = sock:getreusedtimes() > 0
+  local fresh_tls = scheme == "https" and not reused
   if fresh_tls then
     -- The CA bundle is nginx's lua_ssl_trusted_certificate. The session
     -- argument is never false: with false, resty.core reports some failed
@@ -331,7 +332,6 @@ local function exchange(req, deadline)
     local hok, sess, herr = pcall(sock.sslhandshake, sock, offered, name, req.verify)
     if not hok or not sess then
       sock:close()
-      release(lease)
       local msg = hok and tostring(herr) or "certificate verification failed"
       local cause = msg:find("timeout", 1, true) and "timeout"
         or (not hok or msg:find("^%d+: ") or msg:find("certificate", 1, true)) and "verify" or "handshake"
@@ -339,7 +339,7 @@ local function exchange(req, deadline)
     end
     if req.ssl_session_reuse then sessions[pool] = sess end
   end
-  local res, cause, message, status = converse(sock, req, host, port, scheme, target, deadline)
+  local res, cause, message, status, silent = converse(sock, req, host, port, scheme, target, deadline)
   if res and fresh_tls and req.ssl_session_reuse then
     -- TLS 1.3 servers send their session tickets after the handshake: the
     -- session the handshake returned cannot be resumed, the one the
@@ -353,11 +353,35 @@ local function exchange(req, deadline)
   else
     sock:close()
   end
-  release(lease)
-  if not res then return nil, cause, message, status end
+  if not res then return nil, cause, message, status, silent and reused end
   return res
 end
 
+-- One attempt at req (a request table as plan:request, scm.account_request
+-- or scm.metadata_request give it) that ends by deadline: the response,
+-- or nil, cause, message[, status]. The socket is closed or pooled, and
+-- its connection lease given back, on every path.
+local function exchange(req, deadline)
+  local scheme, host, port, target = parse_url(req.url)
+  local lease = acquire(deadline)
+  if not lease then
+    return nil, "timeout", ("no upstream connection free within the timeout (max_connections %d)")
+      :format(max_connections)
+  end
+  -- A pooled connection the server closed while it sat idle (its idle
+  -- timeout struck as it was taken) fails before any byte of the answer:
+  -- the request goes again on the next connection, the attempt not
+  -- counted, as libcurl does. Each pass takes one pooled connection
+  -- (closed) or opens a new one, which ends the loop.
+  while true do
+    local res, cause, message, status, again = attempt_once(req, deadline, scheme, host, port, target)
+    if not again then
+      release(lease)
+      if not res then return nil, cause, message, status end
+      return res
+    end
+  end
+end
 -- The fields of scm.error for a failed exchange.
 local function failure(req, cause, message, status)
   if cause == "too_large" and message == "max_body" then
