@@ -51,6 +51,20 @@ function Emulator:put_certificates(list)
   return self:control("PUT", "certificates", list)
 end
 
+-- Waits (at most `seconds`, default 10) until no request has arrived for
+-- 0.3 s: requests a test abandoned in flight have all come in, and none is
+-- left to take a fault the next test queues. True once quiet.
+function Emulator:quiet(seconds)
+  local shell = require("support.shell")
+  local last = -1
+  return shell.wait_for(seconds or 10, function()
+    local n = self:config().log_entries
+    if n == last then return true end
+    last = n
+    return false
+  end, 0.3)
+end
+
 -- The logged requests whose path ends with path: their number and them.
 function Emulator:requests_to(path) return requests.requests_to(self:log(), path) end
 -- How many logged requests went to the certificates API.

@@ -153,12 +153,13 @@ describe("OpenResty path (scm.resty): account id, content, ECS keys", function()
 
   it("keeps the worker answering while IAM is slow", function()
     emu:reset({ ak = "RESTYSLOWAK", sk = "resty-slow-secret" })
-    emu:faults({ { type = "delay", ms = 3000, service = "iam" } })
+    emu:faults({ { type = "delay", ms = 8000, service = "iam" } })
     local body = shell.temp_file(cjson.encode({ { call = "list", opts = { endpoint = emu.url,
       ak = "RESTYSLOWAK", sk = "resty-slow-secret" } } }))
     local bg = shell.popen(("curl -s --max-time 30 --data-binary @%s %s/t"):format(body, nginx.base))
     -- wait until the lookup is in flight
-    shell.wait_for(5, function() return requests_to("/v3/auth/domains") > 0 end, 0.05)
+    assert.is_truthy(shell.wait_for(5, function() return requests_to("/v3/auth/domains") > 0 end, 0.05),
+      "the IAM lookup did not start")
     -- every ping comes back while the lookup is still in flight: before
     -- the listing's own request (a blocked worker would answer after it)
     for _ = 1, 3 do

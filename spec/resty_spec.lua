@@ -167,12 +167,13 @@ describe("OpenResty path (scm.resty)", function()
   end)
 
   it("keeps the worker answering while a listing is in flight", function()
-    emu:reset({ certs = 200, latency_ms = 2000 })
+    emu:reset({ certs = 200, latency_ms = 3000 })
     local body = shell.temp_file(cjson.encode(emu:opts({ concurrency = 2 })))
-    -- a listing of 4 pages at 2 s each, two at a time, in the background
+    -- a listing of 4 pages at 3 s each, two at a time, in the background
     local bg = shell.popen(("curl -s --max-time 60 --data-binary @%s %s/t/all"):format(body, base))
     -- wait until the listing is in flight: its first request has arrived
-    shell.wait_for(10, function() return #emu:log() >= 1 end, 0.05)
+    assert.is_truthy(shell.wait_for(10, function() return #emu:log() >= 1 end, 0.05),
+      "the listing did not start")
     -- the same single worker answers meanwhile: every ping comes back
     -- before the listing has sent its last page's request (a worker
     -- blocked by the listing would answer only after all of them)

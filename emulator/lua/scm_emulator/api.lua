@@ -83,9 +83,12 @@ function M.serve()
   elseif which then
     service, respond = "metadata", function() return metadata.respond(which, M.request()) end
   end
+  -- The fault is taken as the request arrives, before the latency: a
+  -- request still sleeping when the queue changes (its caller gone, the
+  -- emulator reset) never takes a fault queued after it arrived.
+  local fault = faults.take(service)
   local latency = settings.current.latency_ms
   if service == "scm" and latency > 0 then ngx.sleep(latency / 1000) end
-  local fault = faults.take(service)
   if fault then return faults.apply(fault, respond) end
   return http.send(respond())
 end
