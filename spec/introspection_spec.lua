@@ -108,8 +108,15 @@ describe("scm.options()", function()
     local out, _, code = cli.run("--help", nil, true)
     assert.equal(0, code)
     local opts = by_name(scm.options())
+    -- a flag's entry: its line and the indented lines under it, as one line
     local function line(flag)
-      return assert(out:match("\n  (" .. flag:gsub("%-", "%%-") .. " [^\n]*)"), flag)
+      local entry = assert(out:match("\n  (" .. flag:gsub("%-", "%%-") .. " [^\n]*\n[^\n]*)"), flag)
+      local text = entry:match("^[^\n]*")
+      for more in out:sub(out:find(entry, 1, true) + #text + 1):gmatch("([^\n]*)\n") do
+        if not more:match("^%s%s%s%s+%S") then break end
+        text = text .. " " .. more:gsub("^%s+", "")
+      end
+      return text
     end
     local function g(v) return ("%g"):format(v) end
     assert.truthy(line("--timeout"):find("(default " .. g(opts.timeout.default) .. ")", 1, true))

@@ -75,11 +75,18 @@ local function help()
   return out, entries, text_of
 end
 
+-- An entry's heading as a reader sees it: ".BI \-\-region " ID"" is
+-- "--region ID".
+local function heading_text(line)
+  return (plain(line):gsub("^%.%a+%s*", ""):gsub('"', ""):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+end
+
 -- The page: its plain text, the flags of the headings of its OPTIONS
--- section (the line after each .TP), and each entry's text by flag.
+-- section (the line after each .TP), each entry's text and each entry's
+-- heading by flag.
 local function page()
   local roff = read(PAGE)
-  local entries, text_of = {}, {}
+  local entries, text_of, heading_of = {}, {}, {}
   local section, current, heading_next
   for line in roff:gmatch("([^\n]*)\n?") do
     local sh = line:match("^%.SH%s+\"?([^\"]*)")
@@ -96,22 +103,23 @@ local function page()
         for flag in pairs(current) do
           entries[flag] = true
           text_of[flag] = plain(line)
+          heading_of[flag] = heading_text(line)
         end
       elseif current then
         for flag in pairs(current) do text_of[flag] = text_of[flag] .. " " .. plain(line) end
       end
     end
   end
-  return plain(roff), entries, text_of
+  return plain(roff), entries, text_of, heading_of
 end
 
 describe("the manual page of scm-certs", function()
   local help_text, help_entries, help_text_of
-  local page_text, page_entries, page_text_of
+  local page_text, page_entries, page_text_of, page_heading_of
 
   setup(function()
     help_text, help_entries, help_text_of = help()
-    page_text, page_entries, page_text_of = page()
+    page_text, page_entries, page_text_of, page_heading_of = page()
   end)
 
   it("reads --help as the spec expects (entries found, each flag named in the text is one)", function()
@@ -143,6 +151,33 @@ describe("the manual page of scm-certs", function()
       end
     end
     assert.is_true(checked >= 4)
+  end)
+
+  it("gives each module option's flag the value name, choices, range and default scm.options() gives", function()
+    local checked = 0
+    for _, o in ipairs(require("scm").options()) do
+      if o.flag then
+        checked = checked + 1
+        local text = page_text_of[o.flag]
+        assert.is_truthy(text, o.flag .. " has no entry")
+        local arg = o.arg or (o.type ~= "boolean" and table.concat(o.choices, "|"))
+        assert.equal(o.flag .. (arg and " " .. arg or ""), page_heading_of[o.flag])
+        for _, choice in ipairs(o.choices or {}) do
+          assert.is_truthy(text:find(tostring(choice), 1, true), o.flag .. ": no " .. tostring(choice))
+        end
+        if o.type == "integer" and o.max then
+          assert.is_truthy(text:find(("%d to %d"):format(o.min, o.max), 1, true),
+            ("%s: the page does not say %d to %d: %s"):format(o.flag, o.min, o.max, text))
+        end
+        if o.default ~= nil and o.type ~= "boolean" then
+          local default = ("%g"):format(tonumber(o.default) or 0)
+          if type(o.default) == "string" then default = o.default .. " (the default)" end
+          assert.is_truthy(text:find(default, 1, true),
+            ("%s: the page does not give the default %s: %s"):format(o.flag, default, text))
+        end
+      end
+    end
+    assert.is_true(checked >= 15)
   end)
 
   it("names every status --help names", function()

@@ -39,6 +39,9 @@ typedef struct option_rule {
 	unsigned char dkind;     /* the default, for scm.options() */
 	double dnum;
 	const char *dstr;
+	const char *flag; /* scm-certs's flag, or NULL; and its value's name */
+	const char *arg;
+	const char *help; /* one line, as scm-certs --help shows it */
 } option_rule;
 
 static const char *const CREDENTIAL_KINDS[] = {"ecs", NULL};
@@ -59,11 +62,13 @@ static const char *const REGIONS[] = {"cn-north-4", "ap-southeast-1",
 #define DFLT_NUM(x) D_NUM, (double)(x), NULL
 #define DFLT_BOOL(b) D_BOOL, (double)(b), NULL
 #define DFLT_STR(s) D_STR, 0, (s)
+#define CLI(flag, arg) (flag), (arg)
+#define NO_CLI NULL, NULL
 
 /* The rule table, from optlist.h. */
 static const option_rule OPTIONS[SCM_OPT_COUNT] = {
-#define SCM_OPT(id, name, rule, group, flags, min, max, ints, strs, dflt) \
-	[SCM_OPT_##id] = {name, rule, group, flags, min, max, ints, strs, dflt},
+#define SCM_OPT(id, name, rule, group, flags, min, max, ints, strs, dflt, cli, help) \
+	[SCM_OPT_##id] = {name, rule, group, flags, min, max, ints, strs, dflt, cli, help},
 #include "optlist.h"
 #undef SCM_OPT
 };
@@ -738,8 +743,8 @@ static const char *type_name(const option_rule *r)
 	}
 }
 
-/* { { name, type, rule, default, choices, min, max, group, query, secret },
- * ... } in optlist.h's order: a new table each call. */
+/* { { name, type, rule, default, choices, min, max, group, query, secret,
+ * help, flag, arg }, ... } in optlist.h's order: a new table each call. */
 int scm_l_options(lua_State *L)
 {
 	static const char *const GROUPS[] = {NULL, "where", "credentials"};
@@ -748,7 +753,7 @@ int scm_l_options(lua_State *L)
 	for (id = 0; id < SCM_OPT_COUNT; id++) {
 		const option_rule *r = &OPTIONS[id];
 		char rule[512];
-		lua_createtable(L, 0, 10);
+		lua_createtable(L, 0, 13);
 		lua_pushstring(L, r->name);
 		lua_setfield(L, -2, "name");
 		lua_pushstring(L, type_name(r));
@@ -808,6 +813,16 @@ int scm_l_options(lua_State *L)
 		if (r->flags & F_SECRET) {
 			lua_pushboolean(L, 1);
 			lua_setfield(L, -2, "secret");
+		}
+		lua_pushstring(L, r->help);
+		lua_setfield(L, -2, "help");
+		if (r->flag != NULL) {
+			lua_pushstring(L, r->flag);
+			lua_setfield(L, -2, "flag");
+		}
+		if (r->arg != NULL) {
+			lua_pushstring(L, r->arg);
+			lua_setfield(L, -2, "arg");
 		}
 		lua_rawseti(L, -2, id + 1);
 	}
