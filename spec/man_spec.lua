@@ -139,6 +139,24 @@ describe("the manual page of scm-certs", function()
     assert.same({}, missing(long_flags(page_text), help_entries))
   end)
 
+  -- README's scm-certs section: its flag table names every flag --help
+  -- lists (but --help and --version, which need no row), and no other.
+  it("README's scm-certs table lists the flags --help lists, and no other", function()
+    local readme = read("README.md")
+    local section = assert(readme:match("\n## scm%-certs\n(.-)\n## "), "no scm-certs section in README.md")
+    local rows = {}
+    for line in section:gmatch("[^\n]+") do
+      local first = line:match("^|%s*(.-)%s*|")
+      if first then heading_flags(first:gsub("`", ""):gsub("\\|", " "), rows) end
+    end
+    local expected = {}
+    for flag in pairs(help_entries) do
+      if flag:match("^%-%-") and flag ~= "--help" and flag ~= "--version" then expected[flag] = true end
+    end
+    assert.same({}, missing(expected, rows))
+    assert.same({}, missing(long_flags(section), help_entries))
+  end)
+
   it("gives the numeric defaults --help gives", function()
     local checked = 0
     for _, flag in ipairs(sorted_keys(help_text_of)) do
