@@ -96,6 +96,20 @@ for _, protocol in ipairs({ "TLSv1.2", "TLSv1.3" }) do
       for i = 2, 10 do assert.equal("r", marks[i], table.concat(marks, " ")) end
     end)
 
+    it("a pooled connection the server dropped is replaced by a new one that resumes, no attempt lost", function()
+      -- after the first test the pool is empty (its pages closed their
+      -- connections): this listing leaves one connection in it
+      listings(1, "list", { retries = 0 })
+      emu:clear_log()
+      -- the server closes the pooled connection as the next request arrives
+      emu:faults({ { type = "reset" } })
+      local marks = listings(1, "list", { retries = 0 })
+      local log = emu:log()
+      assert.equal(2, #log, cjson.encode(log))
+      assert.is_true(log[1].connection_requests > 1, "the first request did not reuse the pooled connection")
+      assert.same({ "r" }, marks)
+    end)
+
     it("a listing of 20 pages, 4 at a time with pool_size = 1: every new connection resumes", function()
       emu:reset({ certs = 200 })
       listings(1, "list", { retries = 0 }) -- a session to resume, whatever ran before
