@@ -317,14 +317,8 @@ int scm_l_account_decode(lua_State *L)
 {
 	scm_transfer t;
 	scm_opts o;
-	lua_Integer status;
-	const scm_value *ak;
-	if (!scm_tointeger(L, 1, &status) || status < 100 || status > 999)
-		return luaL_argerror(L, 1, "status must be an HTTP status code");
-	memset(&o, 0, sizeof o);
-	scm_opts_read(L, 4, 4, &o);
-	ak = &o.v[SCM_OPT_AK];
-	scm_response_from_lua(L, &t, &o, status, 2, 3);
+	const scm_value *ak = &o.v[SCM_OPT_AK];
+	scm_response_from_lua(L, 1, 4, &t, &o);
 	return scm_account_parse(L, &t, &o, 1, ak->set ? ak->s : NULL, ak->len);
 }
 

@@ -33,7 +33,6 @@ static void reset_response(scm_response *r)
 	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
 	r->retry_after[0] = r->errbuf[0] = r->reason[0] = '\0';
 	r->body.len = 0;
-	r->body_index = 0;
 	if (r->body.data != NULL)
 		r->body.data[0] = '\0';
 }
