@@ -21,6 +21,18 @@ const char *scm_push_kind_rule(lua_State *L)
 #define MAX_MESSAGE 400 /* bytes of err.message */
 #define MAX_FIELD 128   /* bytes of err.code, err.request_id */
 
+/* Pushes the string field name of the err at 1 in format (one %s), or ""
+ * when it is not a string. */
+static void push_part(lua_State *L, const char *name, const char *format)
+{
+	lua_getfield(L, 1, name);
+	if (lua_type(L, -1) == LUA_TSTRING)
+		lua_pushfstring(L, format, lua_tostring(L, -1));
+	else
+		lua_pushliteral(L, "");
+	lua_remove(L, -2);
+}
+
 /* "scm: <kind> error[ <status>][ <code>]: <message>[ (request <id>)]" */
 static int error_tostring(lua_State *L)
 {
@@ -47,24 +59,9 @@ static int error_tostring(lua_State *L)
 		lua_pushliteral(L, "");
 	}
 	lua_remove(L, -2);
-	lua_getfield(L, 1, "code");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, " %s", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
-	lua_getfield(L, 1, "message");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, ": %s", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
-	lua_getfield(L, 1, "request_id");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, " (request %s)", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
+	push_part(L, "code", " %s");
+	push_part(L, "message", ": %s");
+	push_part(L, "request_id", " (request %s)");
 	lua_concat(L, lua_gettop(L) - base);
 	return 1;
 }
