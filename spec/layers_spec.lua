@@ -63,6 +63,7 @@ describe("the code map", function()
     -- one HTTP exchange: no Lua state, no Lua call, no stack index
     for _, file in ipairs({ "transport.h", "transport.c" }) do
       local code = read("src/" .. file)
+      assert.is_nil(code:find("#include <lua", 1, true), file .. " includes a Lua header")
       assert.is_nil(code:find("lua_State", 1, true), file .. " mentions lua_State")
       assert.is_nil(code:match("%f[%w_]lua_%l[%w_]*"), file .. " calls into Lua")
       assert.is_nil(code:match("%f[%w_]luaL_%l[%w_]*"), file .. " calls into Lua")
