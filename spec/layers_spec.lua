@@ -58,4 +58,53 @@ describe("the code map", function()
       assert.is_nil(text:find('#include "compat.h"', 1, true), header)
     end
   end)
+
+  it("keeps the Lua stack out of the transport", function()
+    -- one HTTP exchange: no Lua state, no Lua call, no stack index
+    for _, file in ipairs({ "transport.h", "transport.c" }) do
+      local code = read("src/" .. file)
+      assert.is_nil(code:find("#include <lua", 1, true), file .. " includes a Lua header")
+      assert.is_nil(code:find("lua_State", 1, true), file .. " mentions lua_State")
+      assert.is_nil(code:match("%f[%w_]lua_%l[%w_]*"), file .. " calls into Lua")
+      assert.is_nil(code:match("%f[%w_]luaL_%l[%w_]*"), file .. " calls into Lua")
+      assert.is_nil(code:lower():find("stack", 1, true), file .. " speaks of a stack")
+    end
+  end)
+
+  it("has each header declare only what its own .c defines", function()
+    for _, file in ipairs(sources()) do
+      local name = file:match("^(.-)%.h$")
+      local c = name and io.open("src/" .. name .. ".c", "rb")
+      if c then
+        local code = "\n" .. c:read("*a")
+        c:close()
+        for line in read("src/" .. file):gmatch("[^\n]+") do
+          local fn = line:match("^%a[^(#]*[ *](scm_[%w_]+)%(") or line:match("^%a[^(#]*[ *](luaopen_[%w_]+)%(")
+          if fn then
+            assert.truthy(code:find("\n[%a][^\n;]-[ *]" .. fn .. "%("),
+              ("%s declares %s, which %s.c does not define"):format(file, fn, name))
+          end
+        end
+      end
+    end
+  end)
+
+  it("defines each Lua function in the module it belongs to", function()
+    -- scm.NAME -> the file whose layer it belongs to (README's code map)
+    local homes = {
+      scm_l_error = "error.c", scm_l_decode = "decode.c",
+      scm_l_sign = "request.c", scm_l_request = "request.c",
+    }
+    for fn, home in pairs(homes) do
+      for _, file in ipairs(sources()) do
+        local defines = file:match("%.c$") ~= nil and
+          ("\n" .. read("src/" .. file)):find("\nint " .. fn .. "%(") ~= nil
+        if file == home then
+          assert.is_true(defines, home .. " does not define " .. fn)
+        else
+          assert.is_false(defines, file .. " defines " .. fn .. ", which belongs in " .. home)
+        end
+      end
+    end
+  end)
 end)

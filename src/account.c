@@ -9,10 +9,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "account.h"
 #include "client.h"
+#include "credentials.h"
 #include "decode.h"
 #include "metadata.h"
 #include "sign.h"
@@ -188,10 +188,9 @@ scm_request *scm_account_request(lua_State *L, int arg, const scm_opts *o)
 {
 	const scm_value *v = o->v;
 	scm_request *r = scm_request_new(L);
-	scm_header h[3];
-	char host[300], date[17];
-	scm_buf auth = {NULL, 0, 0};
-	size_t n = 0, i;
+	scm_signed s;
+	char host[300];
+	size_t i;
 	int rc = 0;
 
 	if (!v[SCM_OPT_AK].set)
@@ -205,22 +204,16 @@ scm_request *scm_account_request(lua_State *L, int arg, const scm_opts *o)
 							     : SCM_DEFAULT_CONNECT_TIMEOUT;
 	r->retries = scm_opt_retries(o);
 	r->max_body = 1024 * 1024;
-	scm_sign_date((long long)time(NULL), date);
 	/* signed: Host, X-Sdk-Date and, for temporary keys, X-Security-Token;
 	 * never X-Domain-Id, which is what is being looked up */
-	h[n].name = "Host", h[n].value = host, h[n++].value_len = strlen(host);
-	h[n].name = "X-Sdk-Date", h[n].value = date, h[n++].value_len = strlen(date);
-	if (v[SCM_OPT_SECURITY_TOKEN].set)
-		h[n].name = "X-Security-Token", h[n].value = v[SCM_OPT_SECURITY_TOKEN].s,
-		h[n++].value_len = v[SCM_OPT_SECURITY_TOKEN].len;
-	if (scm_sign_url(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, v[SCM_OPT_SK].s,
-			 v[SCM_OPT_SK].len, "GET", r->url.data, h, n, NULL, 0, &auth) != 0)
+	if (scm_credentials_sign(o, r->url.data, 0, &s) != 0)
 		rc = -1;
 	rc = rc || scm_request_header(r, "Accept", "application/json", 16);
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = scm_request_header(r, h[i].name, h[i].value, h[i].value_len);
-	rc = rc || scm_request_header(r, "Authorization", auth.data, auth.len);
-	scm_buf_wipe(&auth);
+	for (i = 0; rc == 0 && i < s.n; i++)
+		rc = scm_request_header(r, s.headers[i].name, s.headers[i].value,
+					s.headers[i].value_len);
+	rc = rc || scm_request_header(r, "Authorization", s.auth.data, s.auth.len);
+	scm_buf_wipe(&s.auth);
 	if (rc != 0)
 		luaL_error(L, "scm: not enough memory for the IAM request");
 	return r;
@@ -324,14 +317,8 @@ int scm_l_account_decode(lua_State *L)
 {
 	scm_transfer t;
 	scm_opts o;
-	lua_Integer status;
-	const scm_value *ak;
-	if (!scm_tointeger(L, 1, &status) || status < 100 || status > 999)
-		return luaL_argerror(L, 1, "status must be an HTTP status code");
-	memset(&o, 0, sizeof o);
-	scm_opts_read(L, 4, 4, &o);
-	ak = &o.v[SCM_OPT_AK];
-	scm_response_from_lua(L, &t, &o, status, 2, 3);
+	const scm_value *ak = &o.v[SCM_OPT_AK];
+	scm_response_from_lua(L, 1, 4, &t, &o);
 	return scm_account_parse(L, &t, &o, 1, ak->set ? ak->s : NULL, ak->len);
 }
 

@@ -1,5 +1,6 @@
-/* The account id (domain_id) of an access key, found through IAM and
- * cached for the process. */
+/* account.h: the account id (domain_id) of an access key, found through
+ * IAM and cached for the process; scm.account_request, account_decode,
+ * account_id. */
 #ifndef SCM_ACCOUNT_H
 #define SCM_ACCOUNT_H
 

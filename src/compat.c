@@ -51,6 +51,26 @@ int scm_tointeger(lua_State *L, int idx, lua_Integer *out)
 	return 1;
 }
 
+const char *scm_field_string(lua_State *L, int arg, const char *name, int required,
+			     size_t *len)
+{
+	const char *s;
+	size_t ignored;
+	if (len == NULL)
+		len = &ignored;
+	lua_getfield(L, arg, name);
+	if (lua_isnil(L, -1) && !required) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a string (got %s)",
+						     name, luaL_typename(L, -1)));
+	s = lua_tolstring(L, -1, len);
+	lua_pop(L, 1);
+	return s;
+}
+
 void scm_copy_table(lua_State *L, int idx)
 {
 	int copy;

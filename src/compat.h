@@ -47,4 +47,11 @@ void scm_copy_table(lua_State *L, int idx);
 /* The number at idx as an integer when it has an integral value. */
 int scm_tointeger(lua_State *L, int idx, lua_Integer *out);
 
+/* Field name of the table argument arg: its string (and length in *len
+ * when len is not NULL), or NULL when absent and not required; raises
+ * "bad argument #arg (NAME must be a string (got TYPE))" otherwise. The
+ * string stays reachable from the table. */
+const char *scm_field_string(lua_State *L, int arg, const char *name, int required,
+			     size_t *len);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "credentials.h"
@@ -269,4 +270,36 @@ void scm_credentials_resolve(lua_State *L, int arg, scm_opts *o, int holder)
 			      "in " ENV_AK " and " ENV_SK ", or in the [global] section "
 			      "of ~/.huaweicloud/credentials (or " ENV_FILE "); or "
 			      "credentials = \"ecs\" (" ENV_SWITCH "=ecs) on a Huawei Cloud server");
+}
+
+int scm_credentials_sign(const scm_opts *o, const char *url, int with_domain,
+			 scm_signed *s)
+{
+	const scm_value *v = o->v;
+	size_t n = 0;
+
+	s->n = 0;
+	s->auth.data = NULL;
+	s->auth.len = s->auth.cap = 0;
+	if (scm_url_host(url, s->host, sizeof s->host) != 0)
+		return -1;
+	scm_sign_date((long long)time(NULL), s->date);
+	s->headers[n].name = "Host", s->headers[n].value = s->host;
+	s->headers[n++].value_len = strlen(s->host);
+	s->headers[n].name = "X-Sdk-Date", s->headers[n].value = s->date;
+	s->headers[n++].value_len = strlen(s->date);
+	if (with_domain && v[SCM_OPT_DOMAIN_ID].set)
+		s->headers[n].name = "X-Domain-Id", s->headers[n].value = v[SCM_OPT_DOMAIN_ID].s,
+		s->headers[n++].value_len = v[SCM_OPT_DOMAIN_ID].len;
+	if (v[SCM_OPT_SECURITY_TOKEN].set)
+		s->headers[n].name = "X-Security-Token",
+		s->headers[n].value = v[SCM_OPT_SECURITY_TOKEN].s,
+		s->headers[n++].value_len = v[SCM_OPT_SECURITY_TOKEN].len;
+	s->n = n;
+	if (scm_sign_url(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, v[SCM_OPT_SK].s, v[SCM_OPT_SK].len,
+			 "GET", url, s->headers, n, NULL, 0, &s->auth) != 0) {
+		scm_buf_wipe(&s->auth);
+		return -1;
+	}
+	return 0;
 }

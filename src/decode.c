@@ -33,12 +33,13 @@ void scm_decode_init(lua_State *L)
 }
 
 /* Decodes the body as JSON; pushes the value (returns 1) or the decoder's
- * message (returns 0). */
-static int decode_json(lua_State *L, const scm_response *r)
+ * message (returns 0). body: 0, or the stack index of the Lua string that
+ * is r's body (a response handed over from Lua), pushed without a copy. */
+static int decode_json(lua_State *L, const scm_response *r, int body)
 {
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
-	if (r->body_index > 0)
-		lua_pushvalue(L, r->body_index); /* no copy of a Lua string */
+	if (body > 0)
+		lua_pushvalue(L, body);
 	else
 		lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
 	return lua_pcall(L, 1, 1, 0) == 0;
@@ -184,7 +185,7 @@ static int transport_failure(lua_State *L, const scm_transfer *t, const scm_opts
 
 /* A non-2xx answer: "api" when the body is the API's error object, "http"
  * otherwise. */
-static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
+static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o, int body)
 {
 	const scm_response *r = &t->res;
 	char msg[640];
@@ -195,7 +196,7 @@ static int http_failure(lua_State *L, const scm_transfer *t, const scm_opts *o)
 			 r->location[0] ? " to " : "", r->location);
 		return fail(L, SCM_KIND_HTTP, r, NULL, 0, msg, o);
 	}
-	if (r->body.len > 0 && decode_json(L, r) &&
+	if (r->body.len > 0 && decode_json(L, r, body) &&
 	    lua_type(L, -1) == LUA_TTABLE) {
 		/* {"error_code": ..., "error_msg": ...}, or the gateway's
 		 * {"error": {"code": ..., "message": ...}} */
@@ -272,18 +273,8 @@ static const char *check_page(lua_State *L)
 	return NULL;
 }
 
-static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o);
-
-int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,
-		    int attempts)
-{
-	int n = push_result(L, t, o);
-	if (n == 2)
-		scm_error_attempts(L, attempts);
-	return n;
-}
-
-static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
+/* body: as for decode_json */
+static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o, int body)
 {
 	const scm_response *r = &t->res;
 	char msg[160];
@@ -300,7 +291,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	 * short or passed max_body: the status says what went wrong. */
 	if (r->status >= 100 && (r->status < 200 || r->status > 299) &&
 	    (r->code == CURLE_OK || r->too_large || r->code == CURLE_PARTIAL_FILE))
-		return http_failure(L, t, o);
+		return http_failure(L, t, o, body);
 	if (r->too_large) {
 		snprintf(msg, sizeof msg, "response body exceeds max_body (%zu bytes)",
 			 t->max_body);
@@ -309,7 +300,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->code != CURLE_OK)
 		return transport_failure(L, t, o);
 	if (r->status < 200 || r->status > 299)
-		return http_failure(L, t, o);
+		return http_failure(L, t, o, body);
 	if (r->body.data != NULL &&
 	    !valid_utf8((const unsigned char *)r->body.data, r->body.len))
 		return fail(L, SCM_KIND_DECODE, r, NULL, 0, "response body is not valid UTF-8", o);
@@ -318,7 +309,7 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 	if (r->body.len > 0 && memchr(r->body.data, '\0', r->body.len) != NULL)
 		return fail(L, SCM_KIND_DECODE, r, NULL, 0,
 			    "response body holds a NUL byte: bytes after the JSON text", o);
-	if (!decode_json(L, r)) {
+	if (!decode_json(L, r, body)) {
 		snprintf(msg, sizeof msg, "invalid JSON in response: %s",
 			 lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
 		lua_pop(L, 1);
@@ -338,4 +329,91 @@ static int push_result(lua_State *L, const scm_transfer *t, const scm_opts *o)
 		lua_setfield(L, -2, "request_id");
 	}
 	return 1;
+}
+
+static int result(lua_State *L, const scm_transfer *t, const scm_opts *o, int attempts,
+		  int body)
+{
+	int n = push_result(L, t, o, body);
+	if (n == 2)
+		scm_error_attempts(L, attempts);
+	return n;
+}
+
+int scm_push_result(lua_State *L, const scm_transfer *t, const scm_opts *o,
+		    int attempts)
+{
+	return result(L, t, o, attempts, 0);
+}
+
+/* ---- responses handed over from Lua ------------------------------------ */
+
+/* Keeps the value of header name (any case) from the table at idx, as
+ * the transport keeps one it received (secrets removed before cutting). */
+static void header_field(lua_State *L, int idx, const char *name, const scm_response *r,
+			 char *out, size_t size, int strict)
+{
+	out[0] = '\0';
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+			size_t klen;
+			const char *k = lua_tolstring(L, -2, &klen);
+			if (scm_equal_nocase(k, klen, name)) {
+				size_t len;
+				const char *v = lua_tolstring(L, -1, &len);
+				scm_keep_value(r, out, size, v, len, strict);
+			}
+		}
+		lua_pop(L, 1);
+	}
+}
+
+void scm_response_from_lua(lua_State *L, int arg, int opts, scm_transfer *t, scm_opts *o)
+{
+	lua_Integer status;
+	size_t len;
+	const char *body;
+	int headers = arg + 2;
+
+	if (!scm_tointeger(L, arg, &status) || status < 100 || status > 999)
+		luaL_argerror(L, arg, "status must be an HTTP status code");
+	memset(o, 0, sizeof *o);
+	if (opts > 0)
+		scm_opts_read(L, opts, opts, o);
+	body = luaL_checklstring(L, arg + 1, &len);
+	if (!lua_isnoneornil(L, headers))
+		luaL_checktype(L, headers, LUA_TTABLE);
+	memset(t, 0, sizeof *t);
+	t->res.status = (long)status;
+	t->res.declared = -1;
+	t->max_body = (size_t)-1;
+	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
+	header_field(L, headers, "X-Request-Id", &t->res, t->res.request_id,
+		     sizeof t->res.request_id, 1);
+	if (t->res.request_id[0] == '\0')
+		header_field(L, headers, "X-IAM-Trace-Id", &t->res, t->res.request_id,
+			     sizeof t->res.request_id, 1);
+	header_field(L, headers, "Location", &t->res, t->res.location,
+		     sizeof t->res.location, 0);
+	header_field(L, headers, "Content-Type", &t->res, t->res.content_type,
+		     sizeof t->res.content_type, 0);
+	/* The body is read in place: decoding copies what it keeps. */
+	t->res.body.data = (char *)body;
+	t->res.body.len = len;
+}
+
+/* scm.decode(status, body[, headers[, opts]]): what scm.list returns for
+ * that response: the page, or nil and an err. headers (name -> value)
+ * give the request id, Location and Content-Type; opts name the secrets
+ * that must not appear in an err. Nothing is sent. */
+int scm_l_decode(lua_State *L)
+{
+	scm_transfer t;
+	scm_opts o;
+	scm_response_from_lua(L, 1, 4, &t, &o);
+	/* the body is argument 2: decoded from the Lua string, no copy */
+	return result(L, &t, &o, 1, 2);
 }

@@ -21,6 +21,18 @@ const char *scm_push_kind_rule(lua_State *L)
 #define MAX_MESSAGE 400 /* bytes of err.message */
 #define MAX_FIELD 128   /* bytes of err.code, err.request_id */
 
+/* Pushes the string field name of the err at 1 in format (one %s), or ""
+ * when it is not a string. */
+static void push_part(lua_State *L, const char *name, const char *format)
+{
+	lua_getfield(L, 1, name);
+	if (lua_type(L, -1) == LUA_TSTRING)
+		lua_pushfstring(L, format, lua_tostring(L, -1));
+	else
+		lua_pushliteral(L, "");
+	lua_remove(L, -2);
+}
+
 /* "scm: <kind> error[ <status>][ <code>]: <message>[ (request <id>)]" */
 static int error_tostring(lua_State *L)
 {
@@ -47,24 +59,9 @@ static int error_tostring(lua_State *L)
 		lua_pushliteral(L, "");
 	}
 	lua_remove(L, -2);
-	lua_getfield(L, 1, "code");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, " %s", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
-	lua_getfield(L, 1, "message");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, ": %s", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
-	lua_getfield(L, 1, "request_id");
-	if (lua_type(L, -1) == LUA_TSTRING)
-		lua_pushfstring(L, " (request %s)", lua_tostring(L, -1));
-	else
-		lua_pushliteral(L, "");
-	lua_remove(L, -2);
+	push_part(L, "code", " %s");
+	push_part(L, "message", ": %s");
+	push_part(L, "request_id", " (request %s)");
 	lua_concat(L, lua_gettop(L) - base);
 	return 1;
 }
@@ -225,4 +222,43 @@ void scm_error_attempts(lua_State *L, int attempts)
 		lua_setfield(L, -3, "message");
 		lua_pop(L, 1);
 	}
+}
+
+/* scm.error{kind=, message=, status=, code=, request_id=, attempts=,
+ * service=}[, opts]: an err like the ones scm.list returns (one line,
+ * secrets in opts removed), for callers that do the I/O themselves. */
+int scm_l_error(lua_State *L)
+{
+	scm_opts o;
+	const char *kind, *code, *message, *request_id, *service;
+	size_t code_len = 0;
+	lua_Integer status = 0, attempts = 1;
+	int k;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	memset(&o, 0, sizeof o);
+	scm_opts_read(L, 2, 2, &o);
+	kind = scm_field_string(L, 1, "kind", 1, NULL);
+	for (k = 0; SCM_KINDS[k] != NULL && strcmp(SCM_KINDS[k], kind) != 0; k++)
+		;
+	if (SCM_KINDS[k] == NULL)
+		luaL_argerror(L, 1, scm_push_kind_rule(L));
+	message = scm_field_string(L, 1, "message", 1, NULL);
+	code = scm_field_string(L, 1, "code", 0, &code_len);
+	request_id = scm_field_string(L, 1, "request_id", 0, NULL);
+	lua_getfield(L, 1, "status");
+	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &status), 1,
+		      "status must be an integer");
+	lua_getfield(L, 1, "attempts");
+	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &attempts), 1,
+		      "attempts must be an integer");
+	lua_pop(L, 2);
+	service = scm_field_string(L, 1, "service", 0, NULL);
+	luaL_argcheck(L, service == NULL || strcmp(service, "iam") == 0 ||
+			 strcmp(service, "metadata") == 0, 1, "service must be \"iam\" or \"metadata\"");
+	scm_push_error(L, (enum scm_kind)k, (long)status, code, code_len, message, request_id, &o);
+	scm_error_attempts(L, (int)attempts);
+	if (service != NULL)
+		scm_error_service(L, service);
+	return 1;
 }

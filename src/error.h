@@ -1,4 +1,5 @@
-/* error.h: the err object every runtime failure produces, and its kinds. */
+/* error.h: the err object every runtime failure produces, its kinds, and
+ * scm.error, which builds one for callers that do the I/O themselves. */
 #ifndef SCM_ERROR_H
 #define SCM_ERROR_H
 
@@ -42,5 +43,8 @@ void scm_error_attempts(lua_State *L, int attempts);
 /* The secrets among o's options (token, sk, security_token); returns how
  * many were stored in out. */
 size_t scm_opts_secrets(const scm_opts *o, scm_secret out[SCM_MAX_SECRETS]);
+
+/* scm.error{kind=, message=, ...}[, opts] */
+int scm_l_error(lua_State *L);
 
 #endif

@@ -1,4 +1,4 @@
-/* expiry.c: expire_time strings as epoch seconds (scm.expiry). */
+/* expiry.h: expire_time strings as epoch seconds (scm.expiry). */
 #ifndef SCM_EXPIRY_H
 #define SCM_EXPIRY_H
 

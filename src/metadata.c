@@ -448,12 +448,8 @@ int scm_l_metadata_decode(lua_State *L)
 {
 	scm_transfer t;
 	scm_opts o;
-	lua_Integer status;
 	int which = which_arg(L, 1), n;
-	if (!scm_tointeger(L, 2, &status) || status < 100 || status > 999)
-		return luaL_argerror(L, 2, "status must be an HTTP status code");
-	memset(&o, 0, sizeof o);
-	scm_response_from_lua(L, &t, &o, status, 3, 4);
+	scm_response_from_lua(L, 2, 0, &t, &o);
 	if (which == SCM_METADATA_TOKEN)
 		return scm_metadata_parse_token(L, &t, &o);
 	push_base(L, &o);

@@ -1,4 +1,5 @@
-/* Temporary keys from the ECS metadata service (credentials = "ecs"). */
+/* metadata.h: temporary keys from the ECS metadata service (credentials =
+ * "ecs"); scm.metadata_request, metadata_decode, metadata_cached. */
 #ifndef SCM_METADATA_H
 #define SCM_METADATA_H
 

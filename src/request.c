@@ -1,33 +1,13 @@
-/* Request building without I/O, for callers that do the I/O themselves:
- * scm.sign signs any Huawei Cloud API request with SDK-HMAC-SHA256. */
+/* Requests: built without I/O (the SCM listing request scm.request shows;
+ * those to IAM and the metadata service), sent over libcurl with the
+ * retry rule; and scm.sign, which signs any Huawei Cloud API request with
+ * SDK-HMAC-SHA256 for callers that do the I/O themselves. */
 #include <string.h>
 
 #include "client.h"
-#include "decode.h"
 #include "request.h"
 #include "retry.h"
 #include "sign.h"
-
-static const char *field(lua_State *L, int idx, const char *name, int required,
-			 size_t *len)
-{
-	const char *s;
-	size_t ignored;
-	if (len == NULL)
-		len = &ignored;
-	lua_getfield(L, idx, name);
-	if (lua_isnil(L, -1) && !required) {
-		lua_pop(L, 1);
-		return NULL;
-	}
-	if (lua_type(L, -1) != LUA_TSTRING)
-		luaL_argerror(L, 1, lua_pushfstring(L, "%s must be a string (got %s)",
-						   name, luaL_typename(L, -1)));
-	s = lua_tolstring(L, -1, len);
-	/* stays reachable from the request table */
-	lua_pop(L, 1);
-	return s;
-}
 
 /* scm.sign{ak=, sk=, url=, method="GET", headers={...}, body=""}:
  * the Authorization header value. Every header given is signed; X-Sdk-Date
@@ -41,11 +21,11 @@ int scm_l_sign(lua_State *L)
 	scm_buf *out;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	ak = field(L, 1, "ak", 1, &ak_len);
-	sk = field(L, 1, "sk", 1, &sk_len);
-	url = field(L, 1, "url", 1, &url_len);
-	method = field(L, 1, "method", 0, &method_len);
-	body = field(L, 1, "body", 0, &body_len);
+	ak = scm_field_string(L, 1, "ak", 1, &ak_len);
+	sk = scm_field_string(L, 1, "sk", 1, &sk_len);
+	url = scm_field_string(L, 1, "url", 1, &url_len);
+	method = scm_field_string(L, 1, "method", 0, &method_len);
+	body = scm_field_string(L, 1, "body", 0, &body_len);
 	lua_getfield(L, 1, "headers");
 	luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, 1, "headers must be a table");
 	lua_pushnil(L);
@@ -179,116 +159,6 @@ int scm_l_request(lua_State *L, int client, int opts, int arg)
 	}
 	scm_push_request(L, t, &o);
 	scm_transfer_free(t);
-	return 1;
-}
-
-/* Keeps the value of header name (any case) from the table at idx, as
- * the transport keeps one it received (secrets removed before cutting). */
-static void header_field(lua_State *L, int idx, const char *name, const scm_response *r,
-			 char *out, size_t size, int strict)
-{
-	out[0] = '\0';
-	if (lua_type(L, idx) != LUA_TTABLE)
-		return;
-	lua_pushnil(L);
-	while (lua_next(L, idx) != 0) {
-		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-			size_t klen;
-			const char *k = lua_tolstring(L, -2, &klen);
-			if (scm_equal_nocase(k, klen, name)) {
-				size_t len;
-				const char *v = lua_tolstring(L, -1, &len);
-				scm_keep_value(r, out, size, v, len, strict);
-			}
-		}
-		lua_pop(L, 1);
-	}
-}
-
-void scm_response_from_lua(lua_State *L, scm_transfer *t, const scm_opts *o,
-			   lua_Integer status, int body_idx, int headers_idx)
-{
-	size_t len;
-	const char *body = luaL_checklstring(L, body_idx, &len);
-	if (!lua_isnoneornil(L, headers_idx))
-		luaL_checktype(L, headers_idx, LUA_TTABLE);
-	memset(t, 0, sizeof *t);
-	t->res.status = (long)status;
-	t->res.declared = -1;
-	t->max_body = (size_t)-1;
-	t->res.nsecrets = scm_opts_secrets(o, t->res.secrets);
-	header_field(L, headers_idx, "X-Request-Id", &t->res, t->res.request_id,
-		     sizeof t->res.request_id, 1);
-	if (t->res.request_id[0] == '\0')
-		header_field(L, headers_idx, "X-IAM-Trace-Id", &t->res, t->res.request_id,
-			     sizeof t->res.request_id, 1);
-	header_field(L, headers_idx, "Location", &t->res, t->res.location,
-		     sizeof t->res.location, 0);
-	header_field(L, headers_idx, "Content-Type", &t->res, t->res.content_type,
-		     sizeof t->res.content_type, 0);
-	/* The body is read in place: decoding copies what it keeps. */
-	t->res.body.data = (char *)body;
-	t->res.body.len = len;
-	t->res.body_index = body_idx;
-}
-
-/* scm.decode(status, body[, headers[, opts]]): what scm.list returns for
- * that response: the page, or nil and an err. headers (name -> value)
- * give the request id, Location and Content-Type; opts name the secrets
- * that must not appear in an err. Nothing is sent. */
-int scm_l_decode(lua_State *L)
-{
-	scm_transfer t;
-	scm_opts o;
-	lua_Integer status;
-	int n;
-
-	if (!scm_tointeger(L, 1, &status) || status < 100 || status > 999)
-		return luaL_argerror(L, 1, "status must be an HTTP status code");
-	memset(&o, 0, sizeof o);
-	scm_opts_read(L, 4, 4, &o);
-	scm_response_from_lua(L, &t, &o, status, 2, 3);
-	n = scm_push_result(L, &t, &o, 1);
-	return n;
-}
-
-/* scm.error{kind=, message=, status=, code=, request_id=, attempts=,
- * service=}[, opts]: an err
- * like the ones scm.list returns (one line, secrets in opts removed), for
- * callers that do the I/O themselves. */
-int scm_l_error(lua_State *L)
-{
-	scm_opts o;
-	const char *kind, *code, *message, *request_id, *service;
-	size_t code_len = 0;
-	lua_Integer status = 0, attempts = 1;
-	int k;
-
-	luaL_checktype(L, 1, LUA_TTABLE);
-	memset(&o, 0, sizeof o);
-	scm_opts_read(L, 2, 2, &o);
-	kind = field(L, 1, "kind", 1, NULL);
-	for (k = 0; SCM_KINDS[k] != NULL && strcmp(SCM_KINDS[k], kind) != 0; k++)
-		;
-	if (SCM_KINDS[k] == NULL)
-		luaL_argerror(L, 1, scm_push_kind_rule(L));
-	message = field(L, 1, "message", 1, NULL);
-	code = field(L, 1, "code", 0, &code_len);
-	request_id = field(L, 1, "request_id", 0, NULL);
-	lua_getfield(L, 1, "status");
-	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &status), 1,
-		      "status must be an integer");
-	lua_getfield(L, 1, "attempts");
-	luaL_argcheck(L, lua_isnil(L, -1) || scm_tointeger(L, -1, &attempts), 1,
-		      "attempts must be an integer");
-	lua_pop(L, 2);
-	service = field(L, 1, "service", 0, NULL);
-	luaL_argcheck(L, service == NULL || strcmp(service, "iam") == 0 ||
-			 strcmp(service, "metadata") == 0, 1, "service must be \"iam\" or \"metadata\"");
-	scm_push_error(L, (enum scm_kind)k, (long)status, code, code_len, message, request_id, &o);
-	scm_error_attempts(L, (int)attempts);
-	if (service != NULL)
-		scm_error_service(L, service);
 	return 1;
 }
 

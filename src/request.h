@@ -1,7 +1,6 @@
-/* request.h: requests built without I/O (scm_request, for IAM and the
- * metadata service), sent over libcurl with the retry rule; and the Lua
- * bindings of doing the I/O yourself: scm.sign, scm.decode, scm.error,
- * scm.request. */
+/* request.h: requests, built without I/O (scm_request, for IAM and the
+ * metadata service; the SCM listing request scm.request shows; scm.sign
+ * for any other) and sent over libcurl with the retry rule. */
 #ifndef SCM_REQUEST_H
 #define SCM_REQUEST_H
 
@@ -22,18 +21,13 @@ scm_transfer *scm_transfer_push(lua_State *L);
  * number of attempts. */
 int scm_perform_request(lua_State *L, CURLSH *share, const scm_opts *o,
 			const scm_request *r, scm_transfer **out);
-/* Fills t's response from Lua values: status, the body string at
- * body_idx, the headers table at headers_idx (X-Request-Id or
- * X-IAM-Trace-Id, Location, Content-Type). The body is read in place. */
-void scm_response_from_lua(lua_State *L, scm_transfer *t, const scm_opts *o,
-			   lua_Integer status, int body_idx, int headers_idx);
 /* Pushes r as scm.request shows a request: { method, url, headers = {},
  * timeout, connect_timeout, retries, max_body, verify[, cafile] }. */
 void scm_request_push(lua_State *L, const scm_request *r, const scm_opts *o);
 
+/* scm.sign{ak=, sk=, url=, method=, headers=, body=}: the Authorization
+ * header's value. */
 int scm_l_sign(lua_State *L);
-int scm_l_decode(lua_State *L);
-int scm_l_error(lua_State *L);
 /* scm.request / client:request: the request that list would send. */
 int scm_l_request(lua_State *L, int client, int opts, int arg);
 /* Pushes the table scm.request gives for the prepared transfer t. */

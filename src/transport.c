@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -13,7 +12,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "sign.h"
+#include "credentials.h"
 #include "transport.h"
 
 /* A response buffer larger than this is not kept between calls. */
@@ -34,7 +33,6 @@ static void reset_response(scm_response *r)
 	r->request_id[0] = r->location[0] = r->content_type[0] = '\0';
 	r->retry_after[0] = r->errbuf[0] = r->reason[0] = '\0';
 	r->body.len = 0;
-	r->body_index = 0;
 	if (r->body.data != NULL)
 		r->body.data[0] = '\0';
 }
@@ -208,34 +206,18 @@ static int add_header(scm_transfer *t, const char *name, const char *value,
  * signature. */
 static int add_signature(scm_transfer *t, const scm_opts *o)
 {
-	const scm_value *v = o->v;
-	scm_header h[4];
-	size_t n = 0;
-	char host[300], date[17];
-	scm_buf auth = {NULL, 0, 0};
-	int rc;
+	scm_signed s;
+	size_t n;
+	int rc = 0;
 
-	if (scm_url_host(t->url.data, host, sizeof host) != 0)
+	if (scm_credentials_sign(o, t->url.data, 1, &s) != 0)
 		return -1;
-	scm_sign_date((long long)time(NULL), date);
-	h[n].name = "Host", h[n].value = host, h[n++].value_len = strlen(host);
-	h[n].name = "X-Sdk-Date", h[n].value = date, h[n++].value_len = strlen(date);
-	if (v[SCM_OPT_DOMAIN_ID].set)
-		h[n].name = "X-Domain-Id", h[n].value = v[SCM_OPT_DOMAIN_ID].s,
-		h[n++].value_len = v[SCM_OPT_DOMAIN_ID].len;
-	if (v[SCM_OPT_SECURITY_TOKEN].set)
-		h[n].name = "X-Security-Token", h[n].value = v[SCM_OPT_SECURITY_TOKEN].s,
-		h[n++].value_len = v[SCM_OPT_SECURITY_TOKEN].len;
-	if (scm_sign_url(v[SCM_OPT_AK].s, v[SCM_OPT_AK].len, v[SCM_OPT_SK].s,
-			 v[SCM_OPT_SK].len, "GET", t->url.data, h, n, NULL, 0, &auth) != 0) {
-		scm_buf_free(&auth);
-		return -1;
-	}
-	for (rc = 0; rc == 0 && n > 0; n--)
-		rc = add_header(t, h[n - 1].name, h[n - 1].value, h[n - 1].value_len);
+	for (n = s.n; rc == 0 && n > 0; n--)
+		rc = add_header(t, s.headers[n - 1].name, s.headers[n - 1].value,
+				s.headers[n - 1].value_len);
 	if (rc == 0)
-		rc = add_header(t, "Authorization", auth.data, auth.len);
-	scm_buf_free(&auth);
+		rc = add_header(t, "Authorization", s.auth.data, s.auth.len);
+	scm_buf_wipe(&s.auth);
 	return rc;
 }
 

@@ -44,9 +44,6 @@ typedef struct scm_response {
 	scm_secret secrets[SCM_MAX_SECRETS]; /* removed from every kept value */
 	size_t nsecrets;
 	scm_buf body;
-	/* > 0: the body is also this Lua string on the stack (a response
-	 * scm.decode was given, never one libcurl received) */
-	int body_index;
 } scm_response;
 
 typedef struct scm_transfer {
