@@ -55,7 +55,6 @@ end
 -- 0.3 s: requests a test abandoned in flight have all come in, and none is
 -- left to take a fault the next test queues. True once quiet.
 function Emulator:quiet(seconds)
-  local shell = require("support.shell")
   local last = -1
   return shell.wait_for(seconds or 10, function()
     local n = self:config().log_entries
