@@ -1,6 +1,8 @@
 -- Connections are reused across calls (keep-alive).
 local scm = require("scm")
 local emulator = require("emulator")
+local shell = require("support.shell")
+local child = require("support.child")
 
 describe("connections", function()
   local emu
@@ -106,17 +108,10 @@ describe("connections", function()
     end)
   end)
   describe("sockets", function()
-    local LUA = os.getenv("LUA") or "lua5.4"
-
     -- Runs code in a Lua process of its own (so that no socket of the
     -- spec runner is counted), where probe() starts a child process that
     -- counts the sockets its parent holds and those it inherited itself.
     local function sockets_seen(code)
-      local keep = {}
-      for _, name in ipairs({ "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }) do
-        local v = os.getenv(name)
-        if v then keep[#keep + 1] = name .. "=" .. emulator.quote(v) end
-      end
       local source = ([[
 package.cpath = %q
 local scm = require("scm")
@@ -134,16 +129,16 @@ end
 %s
 io.write(table.concat(seen, ","))
 ]]):format(package.cpath, emu.url, emu:config().token, code)
-      return emulator.run("env -i PATH=/usr/bin:/bin HOME=/nonexistent " .. table.concat(keep, " ")
-        .. " " .. LUA .. " -e " .. emulator.quote(source) .. " 2>&1", true)
+      return shell.run("env -i PATH=/usr/bin:/bin HOME=/nonexistent " .. table.concat(shell.sanitizer_env(), " ")
+        .. " " .. child.LUA .. " -e " .. shell.quote(source) .. " 2>&1", true)
     end
 
     local function check(out)
       local n = 0
-      for parent, child in out:gmatch("(%d+) (%d+)") do
+      for parent, inherited in out:gmatch("(%d+) (%d+)") do
         n = n + 1
         assert.is_true(tonumber(parent) > 0, "the parent held no socket: " .. out)
-        assert.equal(0, tonumber(child), "a child process inherited a socket: " .. out)
+        assert.equal(0, tonumber(inherited), "a child process inherited a socket: " .. out)
       end
       assert.is_true(n > 0, out)
     end

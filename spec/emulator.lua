@@ -123,10 +123,7 @@ end
 
 -- Kept for specs written against this module before spec/support/
 -- existed: the same functions under their old names.
-function M.nginx(conf, vars) return require("support.nginx").start(conf, vars) end
-M.wait_for = shell.wait_for
 M.run = shell.run
-M.ok = shell.ok
 M.popen = shell.popen
 M.tmpdir = shell.tmpdir
 M.quote = shell.quote

@@ -214,13 +214,8 @@ end
 
 function Client:each(opts)
   local l, err = new_listing(self, opts) -- programmer errors raise here, not in the loop
-  local it = setmetatable({ listing = l }, Iterator)
-  if not l then
-    it.err = err
-    it.listing = nil
-    error(tostring(err), 2)
-  end
-  return it
+  if not l then error(tostring(err), 2) end
+  return setmetatable({ listing = l }, Iterator)
 end
 
 function Client:close() self.c:close() end

@@ -224,13 +224,16 @@ function APPLY.drip(f, respond)
   return http.send_raw(resp, #resp.body, f.bytes_per_second or 1)
 end
 
+-- A page's body claiming total_count n instead of its own.
+local function with_total(body, n)
+  return (body:gsub('"total_count":%d+}$', ('"total_count":%d}'):format(n)))
+end
+
 -- The normal answer: a placeholder that lets a later fault in the queue
 -- hit a later request; with total_count, a page that claims that total.
 function APPLY.pass(f, respond)
   local resp = respond()
-  if f.total_count and resp.status == 200 then
-    resp.body = resp.body:gsub('"total_count":%d+}$', '"total_count":' .. ("%d"):format(f.total_count) .. "}")
-  end
+  if f.total_count and resp.status == 200 then resp.body = with_total(resp.body, f.total_count) end
   return http.send(resp)
 end
 
@@ -240,8 +243,7 @@ function APPLY.repeat_page(f, respond)
   if not f.first_body then
     local resp = respond()
     if resp.status ~= 200 then return http.send(resp) end
-    f.first_body = resp.body:gsub('"total_count":%d+}$',
-      '"total_count":' .. ("%d"):format(f.total_count or 2 ^ 53) .. "}")
+    f.first_body = with_total(resp.body, f.total_count or 2 ^ 53)
   end
   return http.send(http.response(200, f.first_body, http.JSON))
 end
@@ -280,18 +282,14 @@ function APPLY.echo(f, respond)
     local resp = respond()
     body, ctype = resp.body, resp.content_type
   end
-  ngx.req.read_body()
-  local sock = ngx.req.socket(true)
-  if not sock then return ngx.exit(444) end
-  sock:send(table.concat({
+  return http.send_bytes(table.concat({
     ("HTTP/1.1 %d Echo %s"):format(status, secret),
     "Content-Type: " .. ctype,
     "Content-Length: " .. #body,
     "X-Request-Id: " .. (f.request_id or secret),
     "Location: https://elsewhere.example/" .. secret,
     "Connection: close",
-    "", body }, "\r\n"))
-  return ngx.exit(444)
+    "", "" }, "\r\n"), body)
 end
 
 -- Exactly these bytes: `head` (status line and header lines, CRLF

@@ -134,26 +134,7 @@ end
 -- about that rate (at most 10 writes a second) until done or the client
 -- goes away.
 function M.send_raw(resp, body_bytes, bytes_per_second)
-  local sock = raw_socket()
-  if not sock then return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR) end
-  if not sock:send(raw_head(resp)) then return ngx.exit(444) end
-
-  local body = resp.body:sub(1, body_bytes)
-  if not bytes_per_second then
-    sock:send(body)
-    return ngx.exit(444)
-  end
-
-  local step, interval = 1, 1 / bytes_per_second
-  if bytes_per_second > 10 then
-    step, interval = math.ceil(bytes_per_second / 10), 0.1
-  end
-  for pos = 1, #body, step do
-    ngx.sleep(interval)
-    -- A failed write means the client has gone: stop dripping.
-    if not sock:send(body:sub(pos, pos + step - 1)) then break end
-  end
-  return ngx.exit(444)
+  return M.send_bytes(raw_head(resp), resp.body:sub(1, body_bytes), bytes_per_second)
 end
 
 -- Writes bytes on the raw client connection: head, then body (at about

@@ -232,7 +232,7 @@ local function list_locked(c, key, opts, old)
   for i = 1, #certs do list[i] = certs[i] end
   local e = { listed_at = at, duration = duration, total_count = certs.total_count, certs = certs,
     text = #list == 0 and "[]" or json.encode(list) }
-  e.stored = store(c, key, e)
+  store(c, key, e)
   return e, nil, describe(c, key, e, "listed", true)
 end
 
