@@ -1,5 +1,5 @@
-/* The client object: a connection pool (libcurl share) and a transfer
- * reused across calls, plus the defaults its calls are merged over. */
+/* The client object: a connection pool (libcurl share), plus the defaults
+ * its calls are merged over. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +47,6 @@ static int left_parent(scm_client *c)
 		return 0;
 	scm_abandon(c->share);
 	c->share = NULL;
-	scm_abandon(c->main.easy);
-	c->main.easy = NULL;
 	c->pid = getpid();
 	return 1;
 }
@@ -97,7 +95,6 @@ void scm_client_close(scm_client *c)
 {
 	/* a child's exit collects the parent's clients too: hands off */
 	left_parent(c);
-	scm_transfer_free(&c->main);
 	c->closed = 1;
 	free_share(c);
 }

@@ -12,7 +12,6 @@
 typedef struct scm_client {
 	CURLSH *share;      /* connections, DNS and TLS sessions */
 	pid_t pid;          /* the process the share's connections belong to */
-	scm_transfer main;  /* the transfer of single-page calls */
 	int users;          /* listings still using the share */
 	int closed;
 } scm_client;

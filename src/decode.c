@@ -37,11 +37,10 @@ void scm_decode_init(lua_State *L)
  * is r's body (a response handed over from Lua), pushed without a copy. */
 static int decode_json(lua_State *L, const scm_response *r, int body)
 {
+	if (body <= 0)
+		return scm_decode_json(L, r->body.data, r->body.len);
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &DECODER_KEY);
-	if (body > 0)
-		lua_pushvalue(L, body);
-	else
-		lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+	lua_pushvalue(L, body);
 	return lua_pcall(L, 1, 1, 0) == 0;
 }
 
